@@ -1,0 +1,1 @@
+from . import data_preprocessors, detectors, memory, necks, roi_heads  # noqa: F401

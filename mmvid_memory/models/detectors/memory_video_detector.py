@@ -1,0 +1,422 @@
+"""Give any mmdet detector a memory of the frames before."""
+import copy
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmdet.models.detectors import BaseDetector, SingleStageDetector, TwoStageDetector
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample, OptSampleList, SampleList, TrackDataSample
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.config import ConfigDict
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from ..memory.base import BaseVideoMemory, FrameContext, MemoryState
+from .video_memory_state import MemoryStateBank, VideoMemoryState
+
+
+def average_frame_losses(frame_losses: List[Dict]) -> Dict:
+    """Mean of each loss term over frames; list-valued terms element-wise."""
+    if not frame_losses:
+        raise ValueError('no frame produced losses')
+    out = {}
+    for key in frame_losses[0]:
+        values = [losses[key] for losses in frame_losses]
+        if isinstance(values[0], (list, tuple)):
+            out[key] = [sum(parts) / len(values) for parts in zip(*values)]
+        else:
+            out[key] = sum(values) / len(values)
+    return out
+
+
+def resize_frame_input(img: Tensor, sample: DetDataSample,
+                       scale: float) -> Tuple[Tensor, DetDataSample]:
+    """Down-sample a network input and update its sample's geometry.
+
+    Args:
+        img (Tensor): (1, 3, H, W) normalised, padded input.
+        sample (DetDataSample): the frame's sample; not modified.
+        scale (float): factor in (0, 1].
+
+    Returns:
+        tuple: the resized input (1, 3, round(H*s), round(W*s)) and a copy of
+        ``sample`` whose ``img_shape``, ``batch_input_shape``, ``pad_shape``
+        and ``scale_factor`` describe it, so predictions rescale to the
+        original image.
+    """
+    height, width = img.shape[-2:]
+    new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
+    resized = F.interpolate(img, size=(new_h, new_w), mode='bilinear', align_corners=False)
+    sy, sx = new_h / height, new_w / width
+    new_sample = sample.clone()
+    meta = sample.metainfo
+    img_h, img_w = meta.get('img_shape', (height, width))[:2]
+    sf = meta.get('scale_factor', (1.0, 1.0))
+    new_sample.set_metainfo(dict(
+        img_shape=(max(1, round(img_h * sy)), max(1, round(img_w * sx))),
+        batch_input_shape=(new_h, new_w),
+        pad_shape=(new_h, new_w),
+        scale_factor=(sf[0] * sx, sf[1] * sy)))
+    return resized, new_sample
+
+
+@MODELS.register_module()
+class MemoryVideoDetector(BaseDetector):
+    """Wrap an mmdet detector and place memory modules at named points.
+
+    Points:
+        * pixel level: on the feature maps after backbone and neck, before
+          every head (``pixel_memory``, applied to ``pixel_levels``);
+        * instance level: on the RoI features right before the classifier of
+          a two-stage detector (``instance_memory``), i.e. the first input of
+          the module at ``instance_point`` (``roi_head.bbox_head``: R-FCN's
+          pooled position-sensitive features or ``StandardRoIHead``'s RoI
+          features).
+
+    Online: ``predict`` takes frames in video order and only uses the past.
+    Each video's memory lives in a :class:`VideoMemoryState`; during the
+    stock test loop the detector keeps them in a :class:`MemoryStateBank`
+    keyed by ``video_id`` (created at frame 0, dropped after the last frame).
+    :meth:`predict_frame` takes the state explicitly, for streams.
+
+    Training follows seed 000: the frames of a clip (``TrackDataSample``, in
+    temporal order) are processed in sequence; each reads the memory written
+    after the frames before it, gradients flow through read, and writes use
+    the frame's own detections (computed without gradient). Loss terms are
+    averaged over the frames.
+
+    Args:
+        detector (dict): config of the wrapped mmdet detector.
+        pixel_memory (dict, optional): config of a pixel-level
+            :class:`BaseVideoMemory`.
+        instance_memory (dict, optional): config of an instance-level
+            :class:`BaseVideoMemory` (two-stage detectors only).
+        pixel_levels (Sequence[int], optional): feature levels that read the
+            pixel memory, each with its own state; default all levels.
+        instance_point (str): dotted path of the module whose first input is
+            the RoI features.
+        train_cfg (dict, optional): ``write_memory`` (bool, default True):
+            whether training writes memory between the frames of a clip.
+        test_cfg (dict, optional): the speed mode: ``key_frame_interval``
+            (int, default 1: every frame is a key frame) and
+            ``non_key_scale`` (float, default 1.0): non-key frames are
+            down-sampled by it and only read memory.
+        data_preprocessor (dict, optional): defaults to the wrapped
+            detector's, as a :class:`VideoDataPreprocessor`.
+        init_cfg (dict, optional): initialisation config.
+    """
+
+    def __init__(self,
+                 detector: ConfigType,
+                 pixel_memory: OptConfigType = None,
+                 instance_memory: OptConfigType = None,
+                 pixel_levels: Optional[Sequence[int]] = None,
+                 instance_point: str = 'roi_head.bbox_head',
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None) -> None:
+        # mmdet's detectors read their configs by attribute.
+        detector = ConfigDict(copy.deepcopy(dict(detector)))
+        det_preprocessor = detector.pop('data_preprocessor', None)
+        if data_preprocessor is None and det_preprocessor is not None:
+            data_preprocessor = dict(det_preprocessor)
+            if data_preprocessor.get('type') in ('DetDataPreprocessor', 'mmdet.DetDataPreprocessor'):
+                data_preprocessor['type'] = 'mmdet.VideoDataPreprocessor'
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='mmdet.VideoDataPreprocessor')
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.detector = MODELS.build(detector)
+        if not isinstance(self.detector, (TwoStageDetector, SingleStageDetector)):
+            raise TypeError(
+                f'MemoryVideoDetector wraps two-stage and single-stage mmdet detectors; '
+                f'got {type(self.detector).__name__}')
+        self.pixel_memory = self._build_memory(pixel_memory, 'pixel')
+        self.instance_memory = self._build_memory(instance_memory, 'instance')
+        self.pixel_levels = None if pixel_levels is None else tuple(pixel_levels)
+        self.instance_point = instance_point
+        if self.instance_memory is not None:
+            if not isinstance(self.detector, TwoStageDetector):
+                raise TypeError('instance_memory needs a two-stage detector (RoI features); '
+                                f'{type(self.detector).__name__} has none: use pixel_memory')
+            self._instance_module()  # fail at build time if the point does not exist
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(test_cfg or {})
+        self.key_frame_interval = int(self.test_cfg.get('key_frame_interval', 1))
+        self.non_key_scale = float(self.test_cfg.get('non_key_scale', 1.0))
+        if self.key_frame_interval < 1:
+            raise ValueError(f'test_cfg.key_frame_interval must be >= 1, got {self.key_frame_interval}')
+        if not 0 < self.non_key_scale <= 1:
+            raise ValueError(f'test_cfg.non_key_scale must be in (0, 1], got {self.non_key_scale}')
+        self.state_bank = MemoryStateBank(self.new_point_states)
+
+    # ------------------------------------------------------------------ build
+    @staticmethod
+    def _build_memory(cfg: OptConfigType, level: str) -> Optional[BaseVideoMemory]:
+        if cfg is None:
+            return None
+        cfg = dict(cfg)
+        cfg.setdefault('level', level)
+        memory = MODELS.build(cfg)
+        if not isinstance(memory, BaseVideoMemory):
+            raise TypeError(f'{level}_memory must build a BaseVideoMemory, got {type(memory).__name__}')
+        if memory.level != level:
+            raise ValueError(f'{level}_memory was built with level={memory.level!r}')
+        return memory
+
+    def _instance_module(self) -> torch.nn.Module:
+        module: torch.nn.Module = self.detector
+        for name in self.instance_point.split('.'):
+            if not hasattr(module, name):
+                raise AttributeError(
+                    f'instance_point {self.instance_point!r}: {type(module).__name__} has no '
+                    f'submodule {name!r}')
+            module = getattr(module, name)
+        return module
+
+    @property
+    def with_memory(self) -> bool:
+        return self.pixel_memory is not None or self.instance_memory is not None
+
+    def _levels(self, num_levels: int) -> Tuple[int, ...]:
+        levels = tuple(range(num_levels)) if self.pixel_levels is None else self.pixel_levels
+        for lvl in levels:
+            if not 0 <= lvl < num_levels:
+                raise ValueError(f'pixel_levels has {lvl}, the detector gives {num_levels} levels')
+        return levels
+
+    def new_point_states(self) -> Dict[str, MemoryState]:
+        """Fresh states of all memory points, for one video."""
+        states: Dict[str, MemoryState] = {}
+        if self.pixel_memory is not None:
+            levels = self.pixel_levels if self.pixel_levels is not None else (0,)
+            for lvl in levels:
+                states[f'pixel.{lvl}'] = self.pixel_memory.new_state()
+        if self.instance_memory is not None:
+            states['instance'] = self.instance_memory.new_state()
+        return states
+
+    def new_video_state(self, video_id=0) -> VideoMemoryState:
+        """An empty memory for a new video (for online streams)."""
+        return VideoMemoryState(video_id, self.new_point_states)
+
+    def _point_state(self, vstate: VideoMemoryState, name: str) -> MemoryState:
+        # Levels beyond the default are created on first use (multi-level necks).
+        if name not in vstate.points:
+            memory = self.pixel_memory if name.startswith('pixel') else self.instance_memory
+            vstate.points[name] = memory.new_state()
+        return vstate.points[name]
+
+    # ------------------------------------------------------------- one frame
+    def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Features of the wrapped detector, without memory."""
+        return self.detector.extract_feat(batch_inputs)
+
+    @contextmanager
+    def _instance_read(self, vstate: VideoMemoryState, ctx: FrameContext,
+                       record: dict) -> Iterator[None]:
+        """Read instance memory into the RoI features while the heads run."""
+        if self.instance_memory is None:
+            yield
+            return
+        state = self._point_state(vstate, 'instance')
+        memory = self.instance_memory
+
+        def pre_hook(module, args):
+            roi_feats = args[0]
+            if roi_feats.shape[0] == 0:
+                record['roi_feats'] = roi_feats
+                return None
+            read = memory.read(roi_feats, state, ctx)
+            record['roi_feats'] = read
+            return (read, ) + tuple(args[1:])
+
+        handle = self._instance_module().register_forward_pre_hook(pre_hook)
+        try:
+            yield
+        finally:
+            handle.remove()
+
+    def _read_pixels(self, x: Tuple[Tensor, ...], vstate: VideoMemoryState,
+                     ctx: FrameContext) -> Tuple[Tensor, ...]:
+        if self.pixel_memory is None:
+            return x
+        out = list(x)
+        for lvl in self._levels(len(x)):
+            out[lvl] = self.pixel_memory.read(x[lvl], self._point_state(vstate, f'pixel.{lvl}'), ctx)
+        return tuple(out)
+
+    def _heads_loss(self, x: Tuple[Tensor, ...], samples: SampleList) -> dict:
+        det = self.detector
+        if isinstance(det, SingleStageDetector):
+            return det.bbox_head.loss(x, samples)
+        losses = dict()
+        if det.with_rpn:
+            proposal_cfg = det.train_cfg.get('rpn_proposal', det.test_cfg.rpn)
+            rpn_samples = copy.deepcopy(samples)
+            for sample in rpn_samples:
+                sample.gt_instances.labels = torch.zeros_like(sample.gt_instances.labels)
+            rpn_losses, rpn_results = det.rpn_head.loss_and_predict(
+                x, rpn_samples, proposal_cfg=proposal_cfg)
+            for key in list(rpn_losses.keys()):
+                if 'loss' in key and 'rpn' not in key:
+                    rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+            losses.update(rpn_losses)
+        else:
+            rpn_results = [sample.proposals for sample in samples]
+        losses.update(det.roi_head.loss(x, rpn_results, samples))
+        return losses
+
+    def _heads_predict(self, x: Tuple[Tensor, ...], samples: SampleList,
+                       rescale: bool) -> List[InstanceData]:
+        det = self.detector
+        if isinstance(det, SingleStageDetector):
+            return det.bbox_head.predict(x, samples, rescale=rescale)
+        if samples[0].get('proposals', None) is None:
+            rpn_results = det.rpn_head.predict(x, samples, rescale=False)
+        else:
+            rpn_results = [sample.proposals for sample in samples]
+        return det.roi_head.predict(x, rpn_results, samples, rescale=rescale)
+
+    @staticmethod
+    def _to_input_coords(results: InstanceData, sample: DetDataSample) -> InstanceData:
+        """Detections in network-input coordinates (undo ``rescale``)."""
+        dets = InstanceData()
+        sx, sy = sample.metainfo.get('scale_factor', (1.0, 1.0))
+        bboxes = results.bboxes
+        dets.bboxes = bboxes * bboxes.new_tensor([sx, sy, sx, sy])
+        dets.scores = results.scores
+        dets.labels = results.labels
+        return dets
+
+    def _make_ctx(self, img: Tensor, sample: DetDataSample, is_key: bool) -> FrameContext:
+        meta = sample.metainfo
+        return FrameContext(
+            img=img, frame_id=int(meta.get('frame_id', 0)), video_id=meta.get('video_id', 0),
+            is_key=is_key, img_shape=tuple(meta.get('img_shape', img.shape[-2:]))[:2],
+            batch_input_shape=tuple(meta.get('batch_input_shape', img.shape[-2:]))[:2])
+
+    def _write(self, vstate: VideoMemoryState, ctx: FrameContext, feats: Tuple[Tensor, ...],
+               read_feats: Tuple[Tensor, ...], record: dict, detections: InstanceData) -> None:
+        with torch.no_grad():
+            ctx.detections = detections
+            if self.pixel_memory is not None:
+                for lvl in self._levels(len(feats)):
+                    ctx.feat, ctx.read_feat = feats[lvl], read_feats[lvl]
+                    self.pixel_memory.write(self._point_state(vstate, f'pixel.{lvl}'), ctx)
+            ctx.feat = ctx.read_feat = None
+            if self.instance_memory is not None and record.get('roi_feats') is not None:
+                ctx.roi_feats = record['roi_feats'].detach()
+                self.instance_memory.write(self._point_state(vstate, 'instance'), ctx)
+                ctx.roi_feats = None
+
+    def _frame_loss(self, img: Tensor, feats: Tuple[Tensor, ...], sample: DetDataSample,
+                    vstate: VideoMemoryState, write: bool) -> dict:
+        ctx = self._make_ctx(img, sample, is_key=True)
+        read_feats = self._read_pixels(feats, vstate, ctx)
+        with self._instance_read(vstate, ctx, {}):
+            losses = self._heads_loss(read_feats, [sample])
+        if write and self.with_memory:
+            record: dict = {}
+            with torch.no_grad(), self._instance_read(vstate, ctx, record):
+                detached = tuple(f.detach() for f in read_feats)
+                results = self._heads_predict(detached, [sample], rescale=True)[0]
+            self._write(vstate, ctx, tuple(f.detach() for f in feats), detached, record,
+                        self._to_input_coords(results, sample))
+        return losses
+
+    def predict_frame(self, img: Tensor, sample: DetDataSample, vstate: VideoMemoryState,
+                      rescale: bool = True) -> DetDataSample:
+        """Detect objects in one frame with (and then update) a video's memory.
+
+        Args:
+            img (Tensor): (1, 3, H, W) preprocessed network input.
+            sample (DetDataSample): its sample, with ``frame_id`` in metainfo.
+            vstate (VideoMemoryState): the video's memory, updated in place.
+            rescale (bool): boxes in original image coordinates.
+
+        Returns:
+            DetDataSample: ``sample`` with ``pred_instances`` set and
+            ``memory_stats`` (rows per point) in its metainfo.
+        """
+        if img.dim() != 4 or img.shape[0] != 1:
+            raise ValueError(f'predict_frame takes one frame (1, 3, H, W), got {tuple(img.shape)}')
+        frame_id = int(sample.metainfo.get('frame_id', vstate.num_frames_seen))
+        vstate.advance(frame_id)
+        is_key = frame_id % self.key_frame_interval == 0
+        run_img, run_sample = img, sample
+        if not is_key and self.non_key_scale < 1.0:
+            run_img, run_sample = resize_frame_input(img, sample, self.non_key_scale)
+        ctx = self._make_ctx(run_img, run_sample, is_key=is_key)
+        feats = self.extract_feat(run_img)
+        read_feats = self._read_pixels(feats, vstate, ctx)
+        record: dict = {}
+        with self._instance_read(vstate, ctx, record):
+            results = self._heads_predict(read_feats, [run_sample], rescale=True)[0]
+        if is_key and self.with_memory:
+            self._write(vstate, ctx, feats, read_feats, record,
+                        self._to_input_coords(results, run_sample))
+        if not rescale:
+            results = self._to_input_coords(results, run_sample)
+        sample.pred_instances = results
+        sample.set_metainfo(dict(memory_stats=vstate.stats(), is_key_frame=is_key))
+        return sample
+
+    # ----------------------------------------------------------- batch API
+    @staticmethod
+    def _as_clips(inputs: Tensor, samples: SampleList) -> Tuple[Tensor, List[List[DetDataSample]]]:
+        if inputs.dim() == 5:
+            if not all(isinstance(s, TrackDataSample) for s in samples):
+                raise TypeError('clip inputs (B, T, 3, H, W) need TrackDataSample data samples')
+            return inputs, [list(s.video_data_samples) for s in samples]
+        if inputs.dim() != 4:
+            raise ValueError(f'inputs must be (B, 3, H, W) frames or (B, T, 3, H, W) clips, '
+                             f'got {tuple(inputs.shape)}')
+        return inputs[:, None], [[s] for s in samples]
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> Union[dict, list]:
+        """Losses of a batch of clips (or single frames), averaged over frames."""
+        clips, frames = self._as_clips(batch_inputs, batch_data_samples)
+        num_clips, num_frames = clips.shape[:2]
+        feats = self.extract_feat(clips.flatten(0, 1))
+        frame_losses = []
+        write = bool(self.train_cfg.get('write_memory', True))
+        for b in range(num_clips):
+            video_id = frames[b][0].metainfo.get('video_id', b)
+            vstate = self.new_video_state(video_id)
+            for t in range(num_frames):
+                idx = b * num_frames + t
+                x = tuple(f[idx:idx + 1] for f in feats)
+                frame_losses.append(self._frame_loss(
+                    clips[b, t:t + 1], x, frames[b][t], vstate, write=write and t < num_frames - 1))
+        return average_frame_losses(frame_losses)
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
+                rescale: bool = True) -> SampleList:
+        """Online prediction of a batch of frames, taken in order.
+
+        Consecutive frames of one video may share a batch: they are processed
+        one after another, each reading the memory the previous ones wrote.
+        """
+        clips, frames = self._as_clips(batch_inputs, batch_data_samples)
+        outputs = []
+        for b, clip_frames in enumerate(frames):
+            for t, sample in enumerate(clip_frames):
+                meta = sample.metainfo
+                if self.with_memory and ('video_id' not in meta or 'frame_id' not in meta):
+                    raise KeyError(
+                        f"a memory detector needs 'video_id' and 'frame_id' in each frame's "
+                        f"metainfo (frame {meta.get('img_path', meta.get('img_id'))}); "
+                        'pack them with PackDetInputs meta_keys')
+                video_id, frame_id = meta.get('video_id', 0), int(meta.get('frame_id', 0))
+                vstate = self.state_bank.open(video_id, frame_id)
+                self.predict_frame(clips[b, t:t + 1], sample, vstate, rescale=rescale)
+                self.state_bank.maybe_close(video_id, frame_id, meta.get('video_length'))
+            outputs.extend(clip_frames)
+        return outputs
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples: OptSampleList = None):
+        """Raw head outputs of the wrapped detector on frames (no memory)."""
+        return self.detector._forward(batch_inputs, batch_data_samples)

@@ -81,12 +81,12 @@ def make_extensions() -> list:
     cuda_sources = sorted(glob.glob(osp.join(CSRC, '**', '*.cu'), recursive=True))
     # -ffp-contract=off: no fused multiply-adds in the roi/bin arithmetic, so the C++
     # kernels pick the same bins as the pure-PyTorch PSRoIPool (see ps_roi_pool_geometry.h).
-    extra_compile_args = {'cxx': ['-O3', '-std=c++17', '-ffp-contract=off']}
+    extra_compile_args = {'cxx': ['-O3', '-std=c++20', '-ffp-contract=off']}
     define_macros = []
     include_dirs = [osp.join(ROOT, CSRC)]
     if cuda_wanted() and cuda_sources:
         define_macros.append(('MMVID_WITH_CUDA', None))
-        extra_compile_args['nvcc'] = ['-O3', '-std=c++17', '--expt-relaxed-constexpr']
+        extra_compile_args['nvcc'] = ['-O3', '-std=c++20', '--expt-relaxed-constexpr']
         return [CUDAExtension(
             'mmvid_memory._C', cpp_sources + cuda_sources,
             include_dirs=include_dirs, define_macros=define_macros,

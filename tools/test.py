@@ -28,6 +28,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='the dir to save the evaluation metrics')
     parser.add_argument('--out', type=str,
                         help='dump predictions to a pickle file for offline evaluation')
+    parser.add_argument('--metrics-out', type=str,
+                        help='write the evaluation metrics to this JSON file')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.01')
@@ -64,7 +66,15 @@ def main() -> None:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    runner.test()
+    metrics = runner.test()
+    if args.metrics_out is not None:
+        from mmengine.dist import is_main_process
+        if is_main_process():
+            import json
+            os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
+            with open(args.metrics_out, 'w') as f:
+                json.dump({k: float(v) if isinstance(v, (int, float)) else str(v)
+                           for k, v in metrics.items()}, f, indent=2)
 
 
 if __name__ == '__main__':

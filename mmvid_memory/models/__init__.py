@@ -1,1 +1,2 @@
-from . import data_preprocessors, detectors, memory, necks, roi_heads  # noqa: F401
+from . import (data_preprocessors, dense_heads, detectors, flownets, memory,  # noqa: F401
+               necks, roi_heads)

@@ -180,6 +180,12 @@ class MemoryVideoDetector(BaseDetector):
     def with_memory(self) -> bool:
         return self.pixel_memory is not None or self.instance_memory is not None
 
+    @property
+    def writes_memory(self) -> bool:
+        """Whether any memory updates in ``write`` (warp memories do it in read)."""
+        return any(getattr(m, 'writes_memory', True)
+                   for m in (self.pixel_memory, self.instance_memory) if m is not None)
+
     def _levels(self, num_levels: int) -> Tuple[int, ...]:
         levels = tuple(range(num_levels)) if self.pixel_levels is None else self.pixel_levels
         for lvl in levels:
@@ -302,6 +308,8 @@ class MemoryVideoDetector(BaseDetector):
                read_feats: Tuple[Tensor, ...], record: dict, detections: InstanceData) -> None:
         with torch.no_grad():
             ctx.detections = detections
+            # Instance memory counts its size in feature maps of this frame (seed 000, Table 3).
+            ctx.extra['num_locations'] = int(feats[0].shape[-2] * feats[0].shape[-1])
             if self.pixel_memory is not None:
                 for lvl in self._levels(len(feats)):
                     ctx.feat, ctx.read_feat = feats[lvl], read_feats[lvl]
@@ -313,12 +321,16 @@ class MemoryVideoDetector(BaseDetector):
                 ctx.roi_feats = None
 
     def _frame_loss(self, img: Tensor, feats: Tuple[Tensor, ...], sample: DetDataSample,
-                    vstate: VideoMemoryState, write: bool) -> dict:
+                    vstate: VideoMemoryState, write: bool, frame_id: int) -> dict:
         ctx = self._make_ctx(img, sample, is_key=True)
+        ctx.frame_id = frame_id
         read_feats = self._read_pixels(feats, vstate, ctx)
         with self._instance_read(vstate, ctx, {}):
             losses = self._heads_loss(read_feats, [sample])
-        if write and self.with_memory:
+        # Auxiliary terms a memory asks for (e.g. a flow network's photometric loss).
+        for key, value in ctx.extra.get('memory_losses', {}).items():
+            losses[key if key.startswith('loss') else f'loss_{key}'] = value
+        if write and self.writes_memory:
             record: dict = {}
             with torch.no_grad(), self._instance_read(vstate, ctx, record):
                 detached = tuple(f.detach() for f in read_feats)
@@ -326,6 +338,25 @@ class MemoryVideoDetector(BaseDetector):
             self._write(vstate, ctx, tuple(f.detach() for f in feats), detached, record,
                         self._to_input_coords(results, sample))
         return losses
+
+    def _propagated_placeholder(self, vstate: VideoMemoryState,
+                                ctx: FrameContext) -> Optional[Tuple[Tensor, ...]]:
+        """Skip the backbone on frames a warp memory propagates without evidence.
+
+        Feature propagation (seed 003, Sec. 5.2) saves the feature network on
+        those frames; the memory only needs the map's shape. Single-level
+        pixel memories only; returns None when the backbone must run.
+        """
+        memory = self.pixel_memory
+        if memory is None or self.instance_memory is not None or not hasattr(memory, 'frame_mode'):
+            return None
+        if self.pixel_levels not in (None, (0,)) or set(vstate.points) != {'pixel.0'}:
+            return None
+        state = vstate.points['pixel.0']
+        last = getattr(state, 'last_output', None)
+        if last is None or state.is_empty or memory.frame_mode(state, ctx) == 'evidence':
+            return None
+        return (last.new_zeros(last.shape), )
 
     def predict_frame(self, img: Tensor, sample: DetDataSample, vstate: VideoMemoryState,
                       rescale: bool = True) -> DetDataSample:
@@ -350,12 +381,14 @@ class MemoryVideoDetector(BaseDetector):
         if not is_key and self.non_key_scale < 1.0:
             run_img, run_sample = resize_frame_input(img, sample, self.non_key_scale)
         ctx = self._make_ctx(run_img, run_sample, is_key=is_key)
-        feats = self.extract_feat(run_img)
+        feats = self._propagated_placeholder(vstate, ctx)
+        if feats is None:
+            feats = self.extract_feat(run_img)
         read_feats = self._read_pixels(feats, vstate, ctx)
         record: dict = {}
         with self._instance_read(vstate, ctx, record):
             results = self._heads_predict(read_feats, [run_sample], rescale=True)[0]
-        if is_key and self.with_memory:
+        if is_key and self.writes_memory:
             self._write(vstate, ctx, feats, read_feats, record,
                         self._to_input_coords(results, run_sample))
         if not rescale:
@@ -386,11 +419,16 @@ class MemoryVideoDetector(BaseDetector):
         for b in range(num_clips):
             video_id = frames[b][0].metainfo.get('video_id', b)
             vstate = self.new_video_state(video_id)
+            frame_ids = [int(s.metainfo.get('frame_id', t)) for t, s in enumerate(frames[b])]
+            if any(later <= earlier for earlier, later in zip(frame_ids, frame_ids[1:])):
+                # A DET image repeated as a static clip: its copies are consecutive frames.
+                frame_ids = list(range(num_frames))
             for t in range(num_frames):
                 idx = b * num_frames + t
                 x = tuple(f[idx:idx + 1] for f in feats)
                 frame_losses.append(self._frame_loss(
-                    clips[b, t:t + 1], x, frames[b][t], vstate, write=write and t < num_frames - 1))
+                    clips[b, t:t + 1], x, frames[b][t], vstate,
+                    write=write and t < num_frames - 1, frame_id=frame_ids[t]))
         return average_frame_losses(frame_losses)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,

@@ -1,0 +1,3 @@
+# OGEM, instance memory only (seed 000 Table 1 (b)).
+_base_ = './ogem-pix-inst_rfcn_r18-dc5_synthvid.py'
+model = dict(pixel_memory=None)

@@ -1,0 +1,15 @@
+from . import transforms  # noqa: F401
+from . import converters, synthvid  # noqa: F401
+from .cocovid import CocoVIDContent, CocoVIDFormatError, load_cocovid, parse_cocovid
+from .imagenet_vid import (IMAGENET_VID_CLASSES, IMAGENET_VID_WNIDS, ImageNetVIDDataset,
+                           VideoFrames)
+from .samplers import (VIDDETMixSampler, VideoShardSampler, apportion, dataset_sources,
+                       shard_videos, video_item_groups)
+from .synthvid_dataset import SynthVIDDataset
+
+__all__ = [
+    'CocoVIDContent', 'CocoVIDFormatError', 'load_cocovid', 'parse_cocovid',
+    'IMAGENET_VID_CLASSES', 'IMAGENET_VID_WNIDS', 'ImageNetVIDDataset', 'VideoFrames',
+    'SynthVIDDataset', 'VIDDETMixSampler', 'VideoShardSampler', 'apportion',
+    'dataset_sources', 'shard_videos', 'video_item_groups'
+]

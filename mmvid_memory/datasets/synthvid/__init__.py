@@ -1,0 +1,15 @@
+"""SynthVID, the embedded synthetic video data set (see ``docs/data_formats.md``).
+
+``ensure_synthvid(root, **params)`` generates it on first use and reuses it
+while the parameters are unchanged; ``generate_synthvid`` always generates.
+"""
+from .classes import SYNTHVID_CLASS_NAMES, SYNTHVID_CLASSES, SynthClass
+from .generator import (DEFAULT_PARAMS, GENERATOR_VERSION, ensure_synthvid, generate_synthvid,
+                        params_hash, read_synthvid_summary, resolve_params)
+from .stats import motion_bin, motion_bin_fractions, motion_ious
+
+__all__ = [
+    'SYNTHVID_CLASSES', 'SYNTHVID_CLASS_NAMES', 'SynthClass', 'DEFAULT_PARAMS', 'GENERATOR_VERSION',
+    'ensure_synthvid', 'generate_synthvid', 'params_hash', 'read_synthvid_summary',
+    'resolve_params', 'motion_bin', 'motion_bin_fractions', 'motion_ious'
+]

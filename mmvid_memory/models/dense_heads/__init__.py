@@ -1,0 +1,3 @@
+from .sliced_rpn_head import SlicedRPNHead
+
+__all__ = ['SlicedRPNHead']

@@ -1,0 +1,3 @@
+from .ps_roi_extractor import PSRoIExtractor
+
+__all__ = ['PSRoIExtractor']

@@ -50,7 +50,7 @@ def add_mim_extension() -> None:
         return
     mim_root = osp.join(ROOT, 'mmvid_memory', '.mim')
     os.makedirs(mim_root, exist_ok=True)
-    for name in ('configs', 'tools', 'demo'):
+    for name in ('configs', 'tools', 'demo', 'model-index.yml'):
         src = osp.join(ROOT, name)
         dst = osp.join(mim_root, name)
         if not osp.exists(src):
@@ -60,9 +60,11 @@ def add_mim_extension() -> None:
         elif osp.isdir(dst):
             shutil.rmtree(dst)
         if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_root), dst, target_is_directory=True)
-        else:
+            os.symlink(osp.relpath(src, mim_root), dst, target_is_directory=osp.isdir(src))
+        elif osp.isdir(src):
             shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
 
 
 def cuda_wanted() -> bool:

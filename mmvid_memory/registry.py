@@ -35,6 +35,31 @@ def register_config_package() -> None:
     ``MODULE2PACKAGE``; this adds ours. It takes effect once ``mmvid_memory``
     is imported, which ``tools/train.py`` and ``tools/test.py`` do before they
     read the config.
+
+    mmengine finds a package's ``.mim`` folder through the distribution's
+    location, which for an editable install (``pip install -e``, as
+    ``make`` does) is site-packages rather than the checkout; for this package
+    only, the location is taken from the imported module instead.
     """
+    import mmengine.hub.hub as hub_module
+    from mmengine.config import config as config_module
     from mmengine.config import utils as config_utils
     config_utils.MODULE2PACKAGE.setdefault(SCOPE, SCOPE)
+    for module in (config_module, hub_module):
+        original = module.get_installed_path
+        if getattr(original, '_mmvid_memory_patch', False):
+            continue
+        module.get_installed_path = _package_path_resolver(original)
+
+
+def _package_path_resolver(original):
+    """``get_installed_path`` that knows where this package is imported from."""
+    import os.path as osp
+
+    def get_installed_path(package: str) -> str:
+        if package == SCOPE:
+            return osp.dirname(osp.abspath(__file__))
+        return original(package)
+
+    get_installed_path._mmvid_memory_patch = True
+    return get_installed_path

@@ -21,10 +21,10 @@ def _iter_dataset_cfgs(cfg: Any) -> Iterator[ConfigDict]:
 def generate_missing_synthvid(cfg: Config) -> None:
     """Generate SynthVID for datasets that ask for it (``synthvid_params``).
 
-    Done once here, before the runner starts worker processes or ranks, so that
-    ranks never race on the generation; in a distributed run every rank calls
-    this before ``init_dist``, and only LOCAL_RANK 0 generates while the others
-    wait for its completion marker.
+    Done here, before the runner starts worker processes. In a distributed run
+    every rank calls this before ``init_dist``; ``ensure_synthvid`` holds a file
+    lock, so the first rank generates and the others wait, then find the data
+    complete and reuse it.
     """
     from mmvid_memory.datasets.synthvid import ensure_synthvid
     seen = set()
@@ -44,14 +44,48 @@ def generate_missing_synthvid(cfg: Config) -> None:
             ensure_synthvid(root, **dict(params))
 
 
+def init_cpu_process_group(dist_cfg: dict) -> None:
+    """Start the gloo process group of a ``torchrun`` launch without CUDA.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` first, which a
+    CPU-only build of torch cannot do; the Runner skips ``init_dist`` when a
+    group exists already.
+
+    Args:
+        dist_cfg (dict): the config's ``env_cfg.dist_cfg``; ``timeout`` (s) is used.
+    """
+    import datetime
+
+    import torch.distributed as dist
+    if dist.is_initialized():
+        return
+    missing = [k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT') if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher pytorch needs the torchrun environment; missing {missing} '
+                           '(start it with tools/dist_train.sh or tools/dist_test.sh)')
+    timeout = datetime.timedelta(seconds=int(dist_cfg.get('timeout', 1800)))
+    dist.init_process_group(backend='gloo', rank=int(os.environ['RANK']),
+                            world_size=int(os.environ['WORLD_SIZE']), timeout=timeout)
+
+
 def prepare_cfg_for_launch(cfg: Config) -> None:
     """Pick the distributed backend for the machine and make the data exist.
 
-    NCCL needs GPUs: on a CPU-only machine a distributed launch uses gloo.
+    NCCL needs GPUs: on a CPU-only machine a ``pytorch`` launch uses gloo, its
+    process group is started here, and the model is wrapped by
+    ``CPUDistributedDataParallel``.
     """
-    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
-        env_cfg = cfg.setdefault('env_cfg', ConfigDict())
-        dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
-        dist_cfg['backend'] = 'gloo'
-    if int(os.environ.get('LOCAL_RANK', '0')) == 0 or cfg.get('launcher', 'none') == 'none':
-        generate_missing_synthvid(cfg)
+    generate_missing_synthvid(cfg)
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    if cfg.launcher != 'pytorch':
+        raise ValueError(f'launcher {cfg.launcher!r} on a machine without CUDA: only '
+                         "'pytorch' (torchrun, gloo) is supported on CPUs")
+    env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+    dist_cfg = env_cfg.setdefault('dist_cfg', ConfigDict())
+    dist_cfg['backend'] = 'gloo'
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='CPUDistributedDataParallel', broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    init_cpu_process_group(dist_cfg)

@@ -47,6 +47,9 @@ def _title_bar(width: int, text: str, height: int) -> np.ndarray:
     bar = np.full((height, width, 3), 30, dtype=np.uint8)
     scale = max(0.35, height / 40.0)
     (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    if tw > width - 4:  # shrink a long title to the panel rather than cut it off
+        scale *= (width - 4) / tw
+        (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     x = max(2, (width - tw) // 2)
     cv2.putText(bar, text, (x, (height + th) // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
                 (255, 255, 255), 1, cv2.LINE_AA)

@@ -87,7 +87,7 @@ def speed_accuracy_points(rows: Sequence[Dict[str, Any]], x: str = 'ms') -> List
 
 
 def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 'ms',
-                        show_splits: bool = True, percent: Optional[bool] = None,
+                        show_splits: bool = True, mAP_in: Optional[str] = None,
                         title: Optional[str] = None, figsize: Sequence[float] = (11.0, 5.0),
                         dpi: float = 100) -> Dict[str, Any]:
     """Scatter of mAP against runtime, one labelled point per model.
@@ -103,21 +103,25 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
         out_file (str): image to write.
         x (str): 'ms' (runtime per frame, lower is better) or 'fps'.
         show_splits (bool): draw the motion-speed panel.
-        percent (bool, optional): mAP values are fractions to show as %;
-            default: when every mAP is <= 1.
+        mAP_in (str, optional): the unit of the rows' mAPs, 'fraction'
+            (VIDMetric's 0..1, shown x 100) or 'percent' (shown as they are);
+            default 'fraction' when every mAP is <= 1. Pass it when the rows
+            are known to be in % (run_demo's): weak models can score <= 1 %.
         title (str, optional): figure title.
         figsize, dpi: the image is figsize * dpi pixels (one panel keeps
             the width).
 
     Returns:
-        dict: ``points`` (as plotted, mAP in the shown unit), ``panels``
-        and ``out_file``.
+        dict: ``points`` (as plotted, mAP in %), ``panels``, ``mAP_in``
+        (the unit read) and ``out_file``.
     """
+    if mAP_in not in (None, 'fraction', 'percent'):
+        raise ValueError(f"mAP_in must be 'fraction', 'percent' or None, got {mAP_in!r}")
     points = speed_accuracy_points(rows, x)
     values = [p['mAP'] for p in points] + [v for p in points for v in p['splits'].values()]
-    if percent is None:
-        percent = all(v <= 1.0 for v in values)
-    scale = 100.0 if percent else 1.0
+    if mAP_in is None:
+        mAP_in = 'fraction' if all(v <= 1.0 for v in values) else 'percent'
+    scale = 100.0 if mAP_in == 'fraction' else 1.0
     for p in points:
         p['mAP'] *= scale
         p['splits'] = {s: v * scale for s, v in p['splits'].items()}
@@ -125,7 +129,7 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
     fig = new_figure(figsize, dpi)
     axes = fig.subplots(1, 2 if with_splits else 1, squeeze=False)[0]
     x_label = 'runtime (ms per frame)' if x == 'ms' else 'frames per second'
-    y_label = 'mAP (%)' if percent else 'mAP'
+    y_label = 'mAP (%)'
 
     ax = axes[0]
     for family, (marker, color) in FAMILY_STYLE.items():
@@ -178,4 +182,4 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
     fig.tight_layout()
     save_figure(fig, out_file)
     return dict(points=points, panels=['overall'] + (['splits'] if with_splits else []),
-                out_file=str(out_file))
+                mAP_in=mAP_in, out_file=str(out_file))

@@ -17,6 +17,7 @@ Examples::
 """
 import argparse
 import copy
+import os.path as osp
 import sys
 
 import torch
@@ -58,6 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    # Before SynthVID may be generated: a wrong path should not cost minutes.
+    for what, path in (('config', args.config), ('checkpoint', args.checkpoint)):
+        if path is not None and '://' not in path and not osp.isfile(path):
+            raise FileNotFoundError(f'{what} {path!r} does not exist')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         raise RuntimeError(f'--device {args.device}: CUDA is not available here')
     cfg = Config.fromfile(args.config)

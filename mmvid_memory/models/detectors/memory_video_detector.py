@@ -14,16 +14,25 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..memory.base import BaseVideoMemory, FrameContext, MemoryState
+from .box_propagation import (BOX_TRACK_POINT, BoxPropagationConfig, BoxTrackState,
+                              build_box_propagation, move_detections)
 from .video_memory_state import MemoryStateBank, VideoMemoryState
 
 
 def average_frame_losses(frame_losses: List[Dict]) -> Dict:
-    """Mean of each loss term over frames; list-valued terms element-wise."""
+    """Mean of each loss term over the frames that have it; list-valued terms element-wise.
+
+    Terms some frames lack (e.g. a flow loss, which the first frame of a
+    clip has no field for) are averaged over the frames that report them.
+    """
     if not frame_losses:
         raise ValueError('no frame produced losses')
+    keys: List[str] = []
+    for losses in frame_losses:
+        keys.extend(key for key in losses if key not in keys)
     out = {}
-    for key in frame_losses[0]:
-        values = [losses[key] for losses in frame_losses]
+    for key in keys:
+        values = [losses[key] for losses in frame_losses if key in losses]
         if isinstance(values[0], (list, tuple)):
             out[key] = [sum(parts) / len(values) for parts in zip(*values)]
         else:
@@ -60,6 +69,40 @@ def resize_frame_input(img: Tensor, sample: DetDataSample,
         pad_shape=(new_h, new_w),
         scale_factor=(sf[0] * sx, sf[1] * sy)))
     return resized, new_sample
+
+
+def detector_heads_loss(det: BaseDetector, x: Tuple[Tensor, ...], samples: SampleList) -> dict:
+    """Losses of an mmdet detector's heads on given features (RPN + RoI head, or the head)."""
+    if isinstance(det, SingleStageDetector):
+        return det.bbox_head.loss(x, samples)
+    losses = dict()
+    if det.with_rpn:
+        proposal_cfg = det.train_cfg.get('rpn_proposal', det.test_cfg.rpn)
+        rpn_samples = copy.deepcopy(samples)
+        for sample in rpn_samples:
+            sample.gt_instances.labels = torch.zeros_like(sample.gt_instances.labels)
+        rpn_losses, rpn_results = det.rpn_head.loss_and_predict(
+            x, rpn_samples, proposal_cfg=proposal_cfg)
+        for key in list(rpn_losses.keys()):
+            if 'loss' in key and 'rpn' not in key:
+                rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
+        losses.update(rpn_losses)
+    else:
+        rpn_results = [sample.proposals for sample in samples]
+    losses.update(det.roi_head.loss(x, rpn_results, samples))
+    return losses
+
+
+def detector_heads_predict(det: BaseDetector, x: Tuple[Tensor, ...], samples: SampleList,
+                           rescale: bool = True) -> List[InstanceData]:
+    """Detections of an mmdet detector's heads on given features."""
+    if isinstance(det, SingleStageDetector):
+        return det.bbox_head.predict(x, samples, rescale=rescale)
+    if samples[0].get('proposals', None) is None:
+        rpn_results = det.rpn_head.predict(x, samples, rescale=False)
+    else:
+        rpn_results = [sample.proposals for sample in samples]
+    return det.roi_head.predict(x, rpn_results, samples, rescale=rescale)
 
 
 @MODELS.register_module()
@@ -102,7 +145,10 @@ class MemoryVideoDetector(BaseDetector):
         test_cfg (dict, optional): the speed mode: ``key_frame_interval``
             (int, default 1: every frame is a key frame) and
             ``non_key_scale`` (float, default 1.0): non-key frames are
-            down-sampled by it and only read memory.
+            down-sampled by it and only read memory. ``box_propagation``
+            (dict, optional): the box-propagation baseline of seed 003
+            (``delta``, ``window``, ``mode``; see :mod:`.box_propagation`),
+            which needs a pixel memory with a ``flow_net``.
         data_preprocessor (dict, optional): defaults to the wrapped
             detector's, as a :class:`VideoDataPreprocessor`.
         init_cfg (dict, optional): initialisation config.
@@ -150,6 +196,8 @@ class MemoryVideoDetector(BaseDetector):
             raise ValueError(f'test_cfg.key_frame_interval must be >= 1, got {self.key_frame_interval}')
         if not 0 < self.non_key_scale <= 1:
             raise ValueError(f'test_cfg.non_key_scale must be in (0, 1], got {self.non_key_scale}')
+        self.box_propagation: Optional[BoxPropagationConfig] = None
+        self.set_box_propagation(self.test_cfg.get('box_propagation'))
         self.state_bank = MemoryStateBank(self.new_point_states)
 
     # ------------------------------------------------------------------ build
@@ -165,6 +213,20 @@ class MemoryVideoDetector(BaseDetector):
         if memory.level != level:
             raise ValueError(f'{level}_memory was built with level={memory.level!r}')
         return memory
+
+    def set_box_propagation(self, cfg: Optional[dict]) -> None:
+        """Switch the box-propagation baseline on (a config dict) or off (None)."""
+        prop = build_box_propagation(cfg)
+        if prop is not None and getattr(self.pixel_memory, 'flow_net', None) is None:
+            raise ValueError('test_cfg.box_propagation moves boxes with the flow network of the '
+                             'pixel memory (MemNetWarper / ClockNetAggregator `flow_net`); this '
+                             f'detector has pixel_memory={type(self.pixel_memory).__name__}')
+        if prop is not None and self.non_key_scale < 1.0:
+            raise ValueError('test_cfg.box_propagation cannot be combined with the speed mode\'s '
+                             f'non_key_scale={self.non_key_scale} (boxes and fields would live '
+                             'on grids of different sizes)')
+        self.box_propagation = prop
+        self.test_cfg['box_propagation'] = None if prop is None else dict(prop.__dict__)
 
     def _instance_module(self) -> torch.nn.Module:
         module: torch.nn.Module = self.detector
@@ -202,6 +264,8 @@ class MemoryVideoDetector(BaseDetector):
                 states[f'pixel.{lvl}'] = self.pixel_memory.new_state()
         if self.instance_memory is not None:
             states['instance'] = self.instance_memory.new_state()
+        if self.box_propagation is not None:
+            states[BOX_TRACK_POINT] = BoxTrackState()
         return states
 
     def new_video_state(self, video_id=0) -> VideoMemoryState:
@@ -255,36 +319,11 @@ class MemoryVideoDetector(BaseDetector):
         return tuple(out)
 
     def _heads_loss(self, x: Tuple[Tensor, ...], samples: SampleList) -> dict:
-        det = self.detector
-        if isinstance(det, SingleStageDetector):
-            return det.bbox_head.loss(x, samples)
-        losses = dict()
-        if det.with_rpn:
-            proposal_cfg = det.train_cfg.get('rpn_proposal', det.test_cfg.rpn)
-            rpn_samples = copy.deepcopy(samples)
-            for sample in rpn_samples:
-                sample.gt_instances.labels = torch.zeros_like(sample.gt_instances.labels)
-            rpn_losses, rpn_results = det.rpn_head.loss_and_predict(
-                x, rpn_samples, proposal_cfg=proposal_cfg)
-            for key in list(rpn_losses.keys()):
-                if 'loss' in key and 'rpn' not in key:
-                    rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
-            losses.update(rpn_losses)
-        else:
-            rpn_results = [sample.proposals for sample in samples]
-        losses.update(det.roi_head.loss(x, rpn_results, samples))
-        return losses
+        return detector_heads_loss(self.detector, x, samples)
 
     def _heads_predict(self, x: Tuple[Tensor, ...], samples: SampleList,
                        rescale: bool) -> List[InstanceData]:
-        det = self.detector
-        if isinstance(det, SingleStageDetector):
-            return det.bbox_head.predict(x, samples, rescale=rescale)
-        if samples[0].get('proposals', None) is None:
-            rpn_results = det.rpn_head.predict(x, samples, rescale=False)
-        else:
-            rpn_results = [sample.proposals for sample in samples]
-        return det.roi_head.predict(x, rpn_results, samples, rescale=rescale)
+        return detector_heads_predict(self.detector, x, samples, rescale)
 
     @staticmethod
     def _to_input_coords(results: InstanceData, sample: DetDataSample) -> InstanceData:
@@ -376,6 +415,9 @@ class MemoryVideoDetector(BaseDetector):
             raise ValueError(f'predict_frame takes one frame (1, 3, H, W), got {tuple(img.shape)}')
         frame_id = int(sample.metainfo.get('frame_id', vstate.num_frames_seen))
         vstate.advance(frame_id)
+        track = self._box_track(vstate)
+        if track is not None and track.ready and not self.box_propagation.has_evidence(frame_id):
+            return self._predict_moved_boxes(img, sample, vstate, track, rescale)
         is_key = frame_id % self.key_frame_interval == 0
         run_img, run_sample = img, sample
         if not is_key and self.non_key_scale < 1.0:
@@ -391,10 +433,54 @@ class MemoryVideoDetector(BaseDetector):
         if is_key and self.writes_memory:
             self._write(vstate, ctx, feats, read_feats, record,
                         self._to_input_coords(results, run_sample))
+        if track is not None:
+            track.record_detection(img, self._to_input_coords(results, run_sample),
+                                   feats[0].shape[-2:])
         if not rescale:
             results = self._to_input_coords(results, run_sample)
         sample.pred_instances = results
         sample.set_metainfo(dict(memory_stats=vstate.stats(), is_key_frame=is_key))
+        if track is not None:
+            sample.set_metainfo(dict(frames_since_evidence=0))
+        return sample
+
+    # ------------------------------------------------------ box propagation
+    def _box_track(self, vstate: VideoMemoryState) -> Optional[BoxTrackState]:
+        """The video's box-propagation state, None when the mode is off."""
+        if self.box_propagation is None or self.training:
+            return None
+        if getattr(self.pixel_memory, 'propagation', {}).get('delta', 0):
+            raise ValueError('box_propagation and the pixel memory\'s feature propagation '
+                             '(propagation.delta > 0) are two baselines: use one at a time')
+        if BOX_TRACK_POINT not in vstate.points:  # switched on after the state was made
+            vstate.points[BOX_TRACK_POINT] = BoxTrackState()
+        return vstate.points[BOX_TRACK_POINT]
+
+    def _predict_moved_boxes(self, img: Tensor, sample: DetDataSample, vstate: VideoMemoryState,
+                             track: BoxTrackState, rescale: bool) -> DetDataSample:
+        """A propagated frame: the previous detections moved by the flow, no backbone."""
+        prop = self.box_propagation
+        ref = track.img
+        if ref.shape[-2:] != img.shape[-2:]:
+            ref = F.interpolate(ref, size=img.shape[-2:], mode='bilinear', align_corners=False)
+        flow = self.pixel_memory.flow_net(img, ref, out_size=track.feat_size)
+        stride = img.shape[-2] / track.feat_size[0]
+        img_shape = tuple(sample.metainfo.get('img_shape', img.shape[-2:]))[:2]
+        moved = move_detections(track.dets, flow, stride, img_shape if prop.clip else None,
+                                prop.num_samples)
+        if prop.mode == 'step':
+            track.img, track.dets = img, moved
+        track.flows = 1
+        track.frames += 1
+        results = moved
+        if rescale:
+            sx, sy = sample.metainfo.get('scale_factor', (1.0, 1.0))
+            results = InstanceData(bboxes=moved.bboxes / moved.bboxes.new_tensor([sx, sy, sx, sy]),
+                                   scores=moved.scores, labels=moved.labels)
+        frame_id = int(sample.metainfo.get('frame_id', 0))
+        sample.pred_instances = results
+        sample.set_metainfo(dict(memory_stats=vstate.stats(), is_key_frame=False,
+                                 frames_since_evidence=prop.gap(frame_id)))
         return sample
 
     # ----------------------------------------------------------- batch API

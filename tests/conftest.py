@@ -1,7 +1,9 @@
-"""Test-wide set-up: mmdet's registries with the mmdet scope, as configs use them."""
+"""Test-wide set-up: mmdet's registries with the mmdet scope, as configs use them,
+and one intra-op thread."""
 import datetime
 
 import pytest
+import torch
 from mmdet.utils import register_all_modules
 from mmengine.registry import DefaultScope
 
@@ -23,6 +25,16 @@ def mmdet_default_scope():
         name = f'mmdet-test-{datetime.datetime.now().timestamp()}'
         DefaultScope.get_instance(name, scope_name='mmdet')
     yield
+
+
+@pytest.fixture(autouse=True, scope='session')
+def single_torch_thread():
+    """The tiny models gain nothing from more threads, and on a shared, loaded
+    machine several OpenMP threads per process slow them down many times over."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -10,6 +10,14 @@ step that did not run.
 
     python tools/run_demo.py             # train what is missing, evaluate, report
     python tools/run_demo.py --retrain   # train everything again
+    python tools/run_demo.py --extended  # also the ablations of the issues' tables (~40 min more)
+
+``--extended`` adds, on the same baseline and budget: OGEM pixel only and
+instance only and the key-frame speed mode (seed 000, Tables 1-2), MemNet with
+the weighted aggregation, feature propagation, anticipation and box
+propagation at delta = 4 and 8 (seed 003, Table 2) and the fast + strong runner
+against the fast detector alone (seed 003, Table 3); it writes
+``results_extended.md``.
 """
 import argparse
 import json
@@ -18,7 +26,6 @@ import os.path as osp
 import re
 import subprocess
 import sys
-import threading
 import time
 from typing import Dict, List, Optional
 
@@ -38,6 +45,32 @@ MODELS = [
     dict(name='ClockNet', config='configs/clocknet/clocknet_rfcn_r18-dc5_synthvid.py',
          family='ClockNet', note='seed 003, strides 1/4/8'),
 ]
+
+# --extended: more trained models, then test-time variants of trained ones.
+EXTENDED_MODELS = [
+    dict(name='OGEM pix', config='configs/ogem/ogem-pix_rfcn_r18-dc5_synthvid.py',
+         family='OGEM', note='seed 000, pixel memory only'),
+    dict(name='OGEM inst', config='configs/ogem/ogem-inst_rfcn_r18-dc5_synthvid.py',
+         family='OGEM', note='seed 000, instance memory only'),
+    dict(name='MemNet weighted', config='configs/memnet/memnet-weighted_rfcn_r18-dc5_synthvid.py',
+         family='MemNet', note='seed 003, learned per-pixel weighting'),
+]
+# name, trained model it tests, config (None: the model's own), cfg options, table
+TEST_VARIANTS = [
+    (f'OGEM pix+inst, key 5, non-key 1/{k}', 'OGEM pix+inst',
+     f'configs/ogem/ogem-pix-inst_rfcn_r18-dc5_synthvid_key5-nonkey1of{k}.py', [], 'speed')
+    for k in (2, 3, 4)
+] + [
+    (f'{model} {kind} δ={delta}', model, None, opts + [f'test_evaluator.frames_since_evidence={delta}'],
+     'propagation')
+    for model in ('MemNet', 'ClockNet') for delta in (4, 8)
+    for kind, opts in (
+        ('feature propagation', [f'model.pixel_memory.propagation.delta={delta}']),
+        ('anticipation', [f'model.pixel_memory.propagation.delta={delta}',
+                          'model.pixel_memory.propagation.anticipate=True']),
+        ('box propagation', [f'model.test_cfg.box_propagation.delta={delta}']))
+]
+FAST_STRONG_CONFIG = 'configs/fast_strong/fast-strong_rfcn-r18_clocknet-rfcn-r18_synthvid.py'
 
 
 def config_stem(config: str) -> str:
@@ -98,7 +131,9 @@ def train(model: Dict, work_root: str, retrain: bool, extra: List[str]) -> Dict:
         print(f'\n==> {model["name"]}: reusing {open(ckpt).read().strip()} '
               '(--retrain trains again)')
     else:
-        cmd = [PY, 'tools/train.py', model['config'], '--work-dir', work_dir] + extra
+        # No validation inside training: the test step below evaluates once.
+        cmd = [PY, 'tools/train.py', model['config'], '--work-dir', work_dir, '--cfg-options',
+               'train_cfg.val_interval=1000000'] + extra
         info['train_seconds'] = Step(f'train {model["name"]}', cmd,
                                      osp.join(work_dir, 'train.log')).run()
     with open(ckpt) as f:
@@ -106,18 +141,24 @@ def train(model: Dict, work_root: str, retrain: bool, extra: List[str]) -> Dict:
     return info
 
 
-def evaluate(model: Dict, info: Dict, threads: int) -> Dict:
-    metrics_file = osp.join(info['work_dir'], 'metrics.json')
-    cmd = [PY, 'tools/test.py', model['config'], info['checkpoint'], '--work-dir',
-           info['work_dir'], '--metrics-out', metrics_file]
-    Step(f'test {model["name"]}', cmd, osp.join(info['work_dir'], 'test.log')).run()
+def evaluate(model: Dict, info: Dict, threads: int, config: Optional[str] = None,
+             options: Optional[List[str]] = None, out_dir: Optional[str] = None) -> Dict:
+    """Test (VID metric) and benchmark a trained model, optionally with another
+    test-time config or ``--cfg-options``; outputs go to ``out_dir``."""
+    config = config or model['config']
+    out_dir = out_dir or info['work_dir']
+    options = ['--cfg-options'] + list(options) if options else []
+    metrics_file = osp.join(out_dir, 'metrics.json')
+    cmd = [PY, 'tools/test.py', config, info['checkpoint'], '--work-dir', out_dir,
+           '--metrics-out', metrics_file] + options
+    Step(f'test {model["name"]}', cmd, osp.join(out_dir, 'test.log')).run()
     with open(metrics_file) as f:
         metrics = json.load(f)
-    bench_file = osp.join(info['work_dir'], 'benchmark.json')
-    cmd = [PY, 'tools/analysis_tools/benchmark.py', model['config'], info['checkpoint'],
+    bench_file = osp.join(out_dir, 'benchmark.json')
+    cmd = [PY, 'tools/analysis_tools/benchmark.py', config, info['checkpoint'],
            '--max-videos', '4', '--warmup', '5', '--cpu-threads', str(threads),
-           '--out', bench_file]
-    Step(f'benchmark {model["name"]}', cmd, osp.join(info['work_dir'], 'benchmark.log')).run()
+           '--out', bench_file] + options
+    Step(f'benchmark {model["name"]}', cmd, osp.join(out_dir, 'benchmark.log')).run()
     with open(bench_file) as f:
         bench = json.load(f)
     return dict(metrics=metrics, bench=bench)
@@ -164,6 +205,71 @@ def make_pictures(rows: List[Dict], out_dir: str) -> List[str]:
     return write_demo_figures(rows, out_dir)
 
 
+def slug(name: str) -> str:
+    return re.sub(r'[^A-Za-z0-9]+', '-', name).strip('-').lower()
+
+
+def run_extended(plan: List, rows: List[Dict], args, baseline_ckpt: str) -> str:
+    """The ablations of the issues' tables; returns them as markdown."""
+    by_name = {model['name']: (model, info) for model, info in plan}
+    for model in EXTENDED_MODELS:
+        info = train(model, args.work_root, args.retrain,
+                     [f'model.detector.init_cfg.checkpoint={baseline_ckpt}'])
+        by_name[model['name']] = (model, info)
+        rows.append(result_row(model, info, evaluate(model, info, args.threads)))
+    variant_rows = []
+    for name, base, config, options, table in TEST_VARIANTS:
+        if base not in by_name:
+            continue
+        model, info = by_name[base]
+        out_dir = osp.join(info['work_dir'], 'variants', slug(name))
+        row = result_row(dict(model, name=name), info,
+                         evaluate(model, info, args.threads, config, options, out_dir))
+        row['table'] = table
+        variant_rows.append(row)
+    fast_strong = None
+    if 'ClockNet' in by_name:
+        out = osp.join(args.work_root, 'fast_strong', 'results.json')
+        cmd = [PY, 'tools/analysis_tools/eval_fast_strong.py', FAST_STRONG_CONFIG,
+               '--cpu-threads', str(args.threads), '--out', out, '--cfg-options',
+               f'model.fast.checkpoint={baseline_ckpt}',
+               f'model.strong.checkpoint={by_name["ClockNet"][1]["checkpoint"]}']
+        Step('fast + strong vs fast alone', cmd,
+             osp.join(args.work_root, 'fast_strong', 'eval.log')).run()
+        with open(out) as f:
+            fast_strong = json.load(f)
+    return format_extended(rows, variant_rows, fast_strong)
+
+
+def format_extended(rows: List[Dict], variant_rows: List[Dict],
+                    fast_strong: Optional[Dict]) -> str:
+    find = {r['name']: r for r in rows}
+    parts = []
+    ogem = [find[n] for n in ('R-FCN-18 +ft', 'OGEM pix', 'OGEM inst', 'OGEM pix+inst')
+            if n in find]
+    parts.append('### OGEM (seed 000, Table 1 in shape)\n\n' + format_table(ogem))
+    speed = [find[n] for n in ('R-FCN-18 +ft', 'OGEM pix+inst') if n in find] + \
+        [r for r in variant_rows if r['table'] == 'speed']
+    parts.append('### OGEM speed mode (seed 000, Table 2 in shape)\n\n' + format_table(speed))
+    warps = [find[n] for n in ('R-FCN-18 +ft', 'MemNet', 'MemNet weighted', 'ClockNet')
+             if n in find]
+    parts.append('### Memory warps (seed 003, Table 1 in shape)\n\n' + format_table(warps))
+    prop = [r for r in variant_rows if r['table'] == 'propagation']
+    parts.append('### Propagation by δ frames, scored on the frames δ after the last image '
+                 'evidence (seed 003, Table 2 in shape)\n\n' + format_table(prop))
+    if fast_strong is not None:
+        lines = ['| method | mAP | slow | medium | fast | ms/frame | fast path ms/frame |',
+                 '| --- | --- | --- | --- | --- | --- | --- |']
+        for name, r in fast_strong['results'].items():
+            lines.append(f'| {name} | {100 * r["mAP"]:.1f} | {100 * r["mAP_slow"]:.1f} | '
+                         f'{100 * r["mAP_medium"]:.1f} | {100 * r["mAP_fast"]:.1f} | '
+                         f'{r["ms_per_frame"]:.1f} | {r["fast_path_ms"]:.1f} |')
+        parts.append(f'### Fast + strong (seed 003, Table 3 in shape; strong every '
+                     f'{fast_strong["interval"]} frames, used {fast_strong["delay"]} frames '
+                     'late)\n\n' + '\n'.join(lines))
+    return '\n\n'.join(parts) + '\n'
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,6 +279,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--threads', type=int, default=2, help='CPU threads when timing')
     parser.add_argument('--only', nargs='*', help='names of the models to run (default all)')
     parser.add_argument('--no-pictures', action='store_true')
+    parser.add_argument('--extended', action='store_true',
+                        help='also the ablation tables (see the module docstring)')
     return parser.parse_args()
 
 
@@ -181,10 +289,13 @@ def main() -> None:
     start = time.time()
     os.chdir(ROOT)
     sys.path.insert(0, ROOT)
-    from mmvid_memory.datasets.synthvid import ensure_synthvid
-    print('==> SynthVID: data/synthvid (generated on first use, reused while its parameters '
-          'are unchanged)', flush=True)
-    ensure_synthvid(osp.join(ROOT, 'data', 'synthvid'))
+    from mmengine.config import Config
+
+    import mmvid_memory  # noqa: F401
+    from mmvid_memory.utils.launch import generate_missing_synthvid
+    print('==> SynthVID: data/synthvid, with the parameters of configs/_base_/datasets/'
+          'synthvid.py (generated on first use, reused while they are unchanged)', flush=True)
+    generate_missing_synthvid(Config.fromfile(BASELINE['config']))
 
     baseline_info = train(BASELINE, args.work_root, args.retrain, [])
     baseline_ckpt = baseline_info['checkpoint']
@@ -194,9 +305,9 @@ def main() -> None:
             continue
         # Every memory detector (and the fine-tuned baseline) starts from this run's baseline.
         if model['family'] == 'baseline':
-            extra = ['--cfg-options', f'load_from={baseline_ckpt}']
+            extra = [f'load_from={baseline_ckpt}']
         else:
-            extra = ['--cfg-options', f'model.detector.init_cfg.checkpoint={baseline_ckpt}']
+            extra = [f'model.detector.init_cfg.checkpoint={baseline_ckpt}']
         plan.append((model, train(model, args.work_root, args.retrain, extra)))
 
     rows = []
@@ -210,11 +321,21 @@ def main() -> None:
     with open(osp.join(args.out_dir, 'results.md'), 'w') as f:
         f.write(table + '\n')
     pictures = [] if args.no_pictures else make_pictures(rows, args.out_dir)
-    print('\n==> SynthVID val (20 videos, 615 frames): VID mAP (%) overall / slow / medium / '
-          'fast, ms per frame on this CPU, mean memory size in feature maps')
+    with open(osp.join(ROOT, 'data', 'synthvid', 'annotations', 'synthvid_val.json')) as f:
+        val = json.load(f)
+    print(f'\n==> SynthVID val ({len(val["videos"])} videos, {len(val["images"])} frames): VID '
+          'mAP (%) overall / slow / medium / fast, ms per frame on this CPU '
+          f'({args.threads} threads), mean memory size in feature maps')
     print(table)
     for path in pictures:
         print(f'    wrote {path}')
+    if args.extended:
+        extended = run_extended(plan, rows, args, baseline_ckpt)
+        with open(osp.join(args.out_dir, 'results_extended.md'), 'w') as f:
+            f.write(extended)
+        with open(osp.join(args.out_dir, 'results_extended.json'), 'w') as f:
+            json.dump(rows, f, indent=2)
+        print('\n' + extended)
     print(f'\nmake demo took {(time.time() - start) / 60:.1f} min; results in {args.out_dir}/')
 
 

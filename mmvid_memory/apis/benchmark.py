@@ -14,22 +14,12 @@ import torch.nn as nn
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 
+from ..utils.launch import iter_dataset_cfgs
 from .inference import build_test_pipeline, is_memory_detector, pack_frame, predict_packed
 from .timing import ModuleTimer, summarize_timings
 
 PackedFrame = Tuple[torch.Tensor, DetDataSample]
 Video = Tuple[Hashable, Iterable[PackedFrame]]
-
-
-def _iter_dataset_cfgs(cfg: Any) -> Iterator[dict]:
-    if isinstance(cfg, dict):
-        if 'type' in cfg and ('ann_file' in cfg or 'data_root' in cfg):
-            yield cfg
-        for value in cfg.values():
-            yield from _iter_dataset_cfgs(value)
-    elif isinstance(cfg, (list, tuple)):
-        for value in cfg:
-            yield from _iter_dataset_cfgs(value)
 
 
 def ensure_test_data(cfg: Config) -> None:
@@ -40,7 +30,7 @@ def ensure_test_data(cfg: Config) -> None:
     """
     if not cfg.get('test_dataloader') or 'dataset' not in cfg.test_dataloader:
         raise KeyError('the config has no test_dataloader.dataset; use --synthetic H W')
-    for sub in _iter_dataset_cfgs(cfg.test_dataloader.dataset):
+    for sub in iter_dataset_cfgs(cfg.test_dataloader.dataset):
         if sub.get('synthvid_params') is not None:
             from mmvid_memory.datasets.synthvid import ensure_synthvid
             ensure_synthvid(sub['data_root'], **dict(sub['synthvid_params']))

@@ -6,16 +6,16 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 
-def _iter_dataset_cfgs(cfg: Any) -> Iterator[ConfigDict]:
+def iter_dataset_cfgs(cfg: Any) -> Iterator[ConfigDict]:
     """All dataset configs nested in ``cfg`` (ConcatDataset, wrappers included)."""
     if isinstance(cfg, dict):
         if 'type' in cfg and ('ann_file' in cfg or 'data_root' in cfg):
             yield cfg
         for value in cfg.values():
-            yield from _iter_dataset_cfgs(value)
+            yield from iter_dataset_cfgs(value)
     elif isinstance(cfg, (list, tuple)):
         for value in cfg:
-            yield from _iter_dataset_cfgs(value)
+            yield from iter_dataset_cfgs(value)
 
 
 def generate_missing_synthvid(cfg: Config) -> None:
@@ -32,7 +32,7 @@ def generate_missing_synthvid(cfg: Config) -> None:
         loader = cfg.get(key)
         if not loader:
             continue
-        for ds in _iter_dataset_cfgs(loader.get('dataset', {})):
+        for ds in iter_dataset_cfgs(loader.get('dataset', {})):
             params = ds.get('synthvid_params')
             if params is None:
                 continue

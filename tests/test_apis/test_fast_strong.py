@@ -124,7 +124,11 @@ def test_thread_mode_runs_and_closes_cleanly():
             runner.start_video(video_id)
             outs = [runner.push(img, s) for img, s in frames(model, video_id, 6)]
             assert all(len(o.pred_instances.bboxes) <= 5 for o in outs)
-            assert outs[0].metainfo['memory_stats']['fast_strong.fused'] == 0.0
+            # Frame 0 fuses nothing or its own strong result, when the strong
+            # thread already finished it; never one of the previous video.
+            first = outs[0].metainfo['memory_stats']
+            assert (first['fast_strong.fused'], first['fast_strong.strong_age']) in \
+                ((0.0, -1.0), (1.0, 0.0)), first
     summary = runner.summary()
     assert summary['frames'] == 12 and 0.0 <= summary['fused_share'] < 1.0
     runner.close()

@@ -209,3 +209,28 @@ def test_metric_under_two_real_ranks(val_root, tmp_path):
             assert result['metrics'][key] is None or np.isnan(result['metrics'][key])
         else:
             assert result['metrics'][key] == pytest.approx(value)
+
+
+def test_metric_scores_only_frames_delta_after_evidence():
+    """Seed 003 Table 2: only frames exactly delta after the last evidence count."""
+    samples = hand_samples()[:3]
+    for s, gap in zip(samples, (0, 1, 0)):
+        s.set_metainfo(dict(frames_since_evidence=gap))
+    only_gap1 = METRICS.build(dict(type='VIDMetric', frames_since_evidence=1, motion_splits=False))
+    only_gap1.dataset_meta = dict(classes=CLASSES)
+    only_gap1.process({}, [s.to_dict() for s in samples])
+    # Frame 1 alone: the FP (.85) outranks the moving object's TP (.7) -> AP 1/2.
+    metrics = only_gap1.compute_metrics(only_gap1.results)
+    assert metrics['mAP'] == pytest.approx((1.0 + 0.5) / 2)
+    only_gap0 = METRICS.build(dict(type='VIDMetric', frames_since_evidence=0, motion_splits=False))
+    only_gap0.dataset_meta = dict(classes=CLASSES)
+    only_gap0.process({}, [s.to_dict() for s in samples])
+    assert only_gap0.compute_metrics(only_gap0.results)['mAP'] == pytest.approx(1.0)
+
+
+def test_metric_frames_since_evidence_needs_the_metainfo():
+    metric = METRICS.build(dict(type='VIDMetric', frames_since_evidence=4))
+    with pytest.raises(KeyError, match='frames_since_evidence'):
+        metric.process({}, [hand_samples()[0].to_dict()])
+    with pytest.raises(ValueError, match='>= 0'):
+        METRICS.build(dict(type='VIDMetric', frames_since_evidence=-1))

@@ -17,13 +17,6 @@ from ._tiny_detectors import make_frame, tiny_faster_rcnn
 TINY_FLOW = dict(type='FlowNetS', base_channels=4, feature_stride=16, zero_init_last=False)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 class ConstantFlow(nn.Module):
     """A flow network whose field is the same displacement everywhere."""

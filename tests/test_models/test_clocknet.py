@@ -12,14 +12,6 @@ from .test_memnet import TINY_FLOW, const_feats, ctx_for, run
 T, F_ = True, False
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs: one intra-op thread avoids oversubscription on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def test_seed_strides():
     assert clock_strides((1, 3, 4)) == (1, 4, 8)

@@ -1,18 +1,9 @@
 """Optional photometric / smoothness losses of the warp memories."""
-import pytest
 import torch
 
 import mmvid_memory  # noqa: F401
 from mmvid_memory.models.memory import FrameContext, MemNetWarper, photometric_loss, smoothness_loss
 
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs: one intra-op thread avoids oversubscription on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_photometric_loss_is_zero_for_the_true_shift():

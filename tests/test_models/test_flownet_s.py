@@ -12,14 +12,6 @@ ENCODER = ['conv1', 'conv2', 'conv3', 'conv3_1', 'conv4', 'conv4_1', 'conv5', 'c
            'conv6_1']
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs: one intra-op thread avoids oversubscription on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def original_layer_shapes(w: int) -> dict:
     """FlowNetS (FlowNet2-pytorch, batchNorm=False) parameter shapes at width w (64 = paper).

@@ -13,14 +13,6 @@ from mmvid_memory.models.memory import FrameContext, MemNetWarper, WarpMemorySta
 TINY_FLOW = dict(type='FlowNetS', base_channels=4, feature_stride=16, zero_init_last=False)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs: one intra-op thread avoids oversubscription on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @MODELS.register_module(force=True)
 class HandShiftFlow(BaseModule):

@@ -13,14 +13,6 @@ from ._tiny_detectors import make_frame, tiny_faster_rcnn, tiny_retinanet
 TINY_FLOW = dict(type='FlowNetS', base_channels=4, feature_stride=16, zero_init_last=False)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs: one intra-op thread avoids oversubscription on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 def build(detector_cfg, memory_cfg):
     torch.manual_seed(0)

@@ -2,7 +2,6 @@
 import copy
 from pathlib import Path
 
-import pytest
 import torch
 from mmdet.registry import MODELS
 from mmdet.structures import TrackDataSample
@@ -14,13 +13,6 @@ from ._tiny_detectors import make_frame
 
 CONFIG = Path(__file__).parents[2] / 'configs/memnet/memnet-mean_faster-rcnn_r18-dc5_synthvid.py'
 
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_memnet_faster_rcnn_config_loss_and_predict():

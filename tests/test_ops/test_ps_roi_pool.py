@@ -9,7 +9,7 @@ import importlib
 import math
 import re
 import warnings
-from typing import List, Sequence, Tuple
+from typing import List, Tuple
 
 import pytest
 import torch

@@ -11,15 +11,6 @@ from tests.test_apis._tiny_config import write_tiny_config
 TINY_SYNTHVID = dict(train_videos=0, val_videos=2, frames=6, size=64, seed=1)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_torch_thread():
-    """One intra-op thread: the tiny models gain nothing from more on a loaded machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope='session')
 def tiny_synthvid(tmp_path_factory) -> Path:
     from mmvid_memory.datasets.synthvid import generate_synthvid

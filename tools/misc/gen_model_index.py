@@ -6,7 +6,6 @@ config paths (and ``mim`` lists models from it). Run after adding a config::
     python tools/misc/gen_model_index.py
 """
 import glob
-import os
 import os.path as osp
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -14,7 +14,7 @@
 # Testing is frame by frame, video after video, whole videos per rank.
 dataset_type = 'SynthVIDDataset'
 data_root = 'data/synthvid/'
-synthvid_params = dict()  # ensure_synthvid's defaults
+synthvid_params = dict()  # ensure_synthvid's defaults: 400 train, 20 val videos
 img_scale = (160, 160)  # SynthVID frames are 160 px: keep-ratio resize is a no-op
 backend_args = None
 
@@ -22,6 +22,8 @@ train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadTrackAnnotations'),
     dict(type='Resize', scale=img_scale, keep_ratio=True),
+    # Full hue rotation and channel swaps: SynthVID's colours carry no class.
+    dict(type='PhotoMetricDistortion', hue_delta=180),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackVideoFrameInputs'),
 ]
@@ -33,6 +35,7 @@ clip_frame_transforms = dict(
         dict(type='LoadImageFromFile', backend_args=backend_args),
         dict(type='LoadTrackAnnotations'),
         dict(type='Resize', scale=img_scale, keep_ratio=True),
+        dict(type='PhotoMetricDistortion', hue_delta=180),
         dict(type='RandomFlip', prob=0.5),
     ])
 ogem_train_pipeline = [
@@ -73,7 +76,10 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
-    dataset=dict(**train_dataset, item_type='frame', pipeline=train_pipeline))
+    # 6 evenly spaced key frames per video and epoch: neighbouring frames
+    # repeat each other, new videos do not.
+    dataset=dict(**train_dataset, item_type='frame', key_frames_per_video=6,
+                 pipeline=train_pipeline))
 ogem_train_dataloader = dict(
     _delete_=True,
     batch_size=2,

@@ -37,11 +37,13 @@ PARAMS_FILE = 'synthvid_params.json'
 SPLITS = ('train', 'val')
 _SPLIT_CODES = {'train': 0, 'val': 1}
 
-#: Default knobs. 80 x ~32 frames train the small configs; 20 val videos
+#: Default knobs. 400 training videos: with 80, a detector trained from scratch
+#: learned each object's colours rather than its class (94 mAP on train, 10 on
+#: val). 20 val videos
 #: (~640 frames, ~1300 boxes on ~60 tracks) keep a model's evaluation at a
 #: few tens of seconds on 2 cores.
 DEFAULT_PARAMS: Dict[str, Any] = dict(
-    train_videos=80,
+    train_videos=400,
     val_videos=20,
     frames=36,
     size=160,

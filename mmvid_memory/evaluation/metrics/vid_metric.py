@@ -85,6 +85,12 @@ class VIDMetric(BaseMetric):
         frame_range (int): motion IoU neighbourhood (frames).
         split_fp_rule (str): ``'fgfa'`` or ``'strict'``.
         classwise (bool): also return per-class APs.
+        frames_since_evidence (int, optional): score only the frames that
+            are exactly this many frames after the last frame with image
+            evidence (seed 003, Table 2: propagation by delta frames). The
+            detector puts ``frames_since_evidence`` into each frame's
+            metainfo when feature or box propagation is on. None scores every
+            frame.
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): defaults to ``'vid'``.
         backend_args (dict, optional): for reading ``ann_file``.
@@ -97,6 +103,7 @@ class VIDMetric(BaseMetric):
                  motion_splits: bool = True,
                  motion_ranges: Optional[Mapping[str, Sequence[float]]] = None,
                  frame_range: int = 10, split_fp_rule: str = 'fgfa', classwise: bool = False,
+                 frames_since_evidence: Optional[int] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  backend_args: Optional[dict] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -113,6 +120,9 @@ class VIDMetric(BaseMetric):
         self.frame_range = frame_range
         self.split_fp_rule = split_fp_rule
         self.classwise = classwise
+        if frames_since_evidence is not None and int(frames_since_evidence) < 0:
+            raise ValueError(f'frames_since_evidence must be >= 0, got {frames_since_evidence}')
+        self.frames_since_evidence = frames_since_evidence
         self.backend_args = backend_args
 
     # ---------------------------------------------------------------- process
@@ -131,6 +141,15 @@ class VIDMetric(BaseMetric):
                 det_bboxes=_to_numpy(pred['bboxes']).astype(np.float32).reshape(-1, 4),
                 det_scores=_to_numpy(pred['scores']).astype(np.float32).reshape(-1),
                 det_labels=_to_numpy(pred['labels']).astype(np.int64).reshape(-1))
+            if self.frames_since_evidence is not None:
+                gap = sample.get('frames_since_evidence')
+                if gap is None:
+                    raise KeyError(
+                        f'frame {sample.get("img_path")} has no frames_since_evidence in its '
+                        'metainfo: VIDMetric(frames_since_evidence=...) needs a detector with '
+                        'feature propagation (pixel memory propagation.delta > 0) or '
+                        'test_cfg.box_propagation')
+                record['frames_since_evidence'] = int(gap)
             if self.ann_file is None:
                 record.update(self._ground_truth(sample))
             self.results.append(record)
@@ -177,6 +196,13 @@ class VIDMetric(BaseMetric):
             frames = self._attach_ann_file_gt(frames)
         if self.motion_ranges:
             self._attach_motion_iou(frames)
+        if self.frames_since_evidence is not None:
+            # After the motion IoUs, which need every frame of a track.
+            frames = [f for f in frames
+                      if f.get('frames_since_evidence') == int(self.frames_since_evidence)]
+            if not frames:
+                raise ValueError(f'no frame is {self.frames_since_evidence} frames after its '
+                                 'last image evidence; check the propagation delta and window')
         classes = self._classes(frames)
         evaluation = evaluate_vid_detections(
             frames, len(classes), motion_ranges=self.motion_ranges, iou_thr=self.iou_thr,

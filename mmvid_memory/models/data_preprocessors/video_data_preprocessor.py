@@ -4,7 +4,7 @@ from typing import List, Optional
 import torch
 from mmdet.models.data_preprocessors import DetDataPreprocessor
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample, TrackDataSample
+from mmdet.structures import TrackDataSample
 
 
 @MODELS.register_module()

@@ -2,7 +2,6 @@
 from typing import Optional, Sequence, Tuple
 
 import torch.nn as nn
-import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmdet.models.dense_heads import RPNHead
 from mmdet.registry import MODELS

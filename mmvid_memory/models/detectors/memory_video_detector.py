@@ -14,6 +14,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from ..memory.base import BaseVideoMemory, FrameContext, MemoryState
+from ..memory.warp_schedule import frames_since_evidence
 from .box_propagation import (BOX_TRACK_POINT, BoxPropagationConfig, BoxTrackState,
                               build_box_propagation, move_detections)
 from .video_memory_state import MemoryStateBank, VideoMemoryState
@@ -442,6 +443,10 @@ class MemoryVideoDetector(BaseDetector):
         sample.set_metainfo(dict(memory_stats=vstate.stats(), is_key_frame=is_key))
         if track is not None:
             sample.set_metainfo(dict(frames_since_evidence=0))
+        feature_prop = getattr(self.pixel_memory, 'propagation', None) or {}
+        if feature_prop.get('delta', 0):
+            sample.set_metainfo(dict(frames_since_evidence=frames_since_evidence(
+                frame_id, feature_prop['delta'], feature_prop.get('window'))))
         return sample
 
     # ------------------------------------------------------ box propagation

@@ -1,7 +1,6 @@
 """R-FCN's box head: average voting over the position-sensitive bins."""
 from typing import Optional, Tuple
 
-import torch
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
 from torch import Tensor

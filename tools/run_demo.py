@@ -127,15 +127,21 @@ def train(model: Dict, work_root: str, retrain: bool, extra: List[str]) -> Dict:
     work_dir = osp.join(work_root, stem)
     ckpt = osp.join(work_dir, 'last_checkpoint')
     info = dict(work_dir=work_dir, train_seconds=None)
+    timing = osp.join(work_dir, 'train_seconds.json')
     if osp.exists(ckpt) and not retrain:
         print(f'\n==> {model["name"]}: reusing {open(ckpt).read().strip()} '
               '(--retrain trains again)')
+        if osp.exists(timing):  # measured when it was trained
+            with open(timing) as f:
+                info['train_seconds'] = json.load(f)['train_seconds']
     else:
         # No validation inside training: the test step below evaluates once.
         cmd = [PY, 'tools/train.py', model['config'], '--work-dir', work_dir, '--cfg-options',
                'train_cfg.val_interval=1000000'] + extra
         info['train_seconds'] = Step(f'train {model["name"]}', cmd,
                                      osp.join(work_dir, 'train.log')).run()
+        with open(timing, 'w') as f:
+            json.dump(dict(train_seconds=info['train_seconds'], command=' '.join(cmd)), f)
     with open(ckpt) as f:
         info['checkpoint'] = f.read().strip()
     return info
@@ -217,14 +223,19 @@ def run_extended(plan: List, rows: List[Dict], args, baseline_ckpt: str) -> str:
                      [f'model.detector.init_cfg.checkpoint={baseline_ckpt}'])
         by_name[model['name']] = (model, info)
         rows.append(result_row(model, info, evaluate(model, info, args.threads)))
-    variant_rows = []
+    variant_rows, failures = [], []
     for name, base, config, options, table in TEST_VARIANTS:
         if base not in by_name:
             continue
         model, info = by_name[base]
         out_dir = osp.join(info['work_dir'], 'variants', slug(name))
-        row = result_row(dict(model, name=name), info,
-                         evaluate(model, info, args.threads, config, options, out_dir))
+        try:  # one failed ablation must not cost the others
+            evaluation = evaluate(model, info, args.threads, config, options, out_dir)
+        except RuntimeError as err:
+            print(f'    FAILED: {err}', flush=True)
+            failures.append(f'{name}: failed, see {out_dir}/')
+            continue
+        row = result_row(dict(model, name=name), info, evaluation)
         row['table'] = table
         variant_rows.append(row)
     fast_strong = None
@@ -234,11 +245,18 @@ def run_extended(plan: List, rows: List[Dict], args, baseline_ckpt: str) -> str:
                '--cpu-threads', str(args.threads), '--out', out, '--cfg-options',
                f'model.fast.checkpoint={baseline_ckpt}',
                f'model.strong.checkpoint={by_name["ClockNet"][1]["checkpoint"]}']
-        Step('fast + strong vs fast alone', cmd,
-             osp.join(args.work_root, 'fast_strong', 'eval.log')).run()
-        with open(out) as f:
-            fast_strong = json.load(f)
-    return format_extended(rows, variant_rows, fast_strong)
+        try:
+            Step('fast + strong vs fast alone', cmd,
+                 osp.join(args.work_root, 'fast_strong', 'eval.log')).run()
+            with open(out) as f:
+                fast_strong = json.load(f)
+        except RuntimeError as err:
+            print(f'    FAILED: {err}', flush=True)
+            failures.append(f'fast + strong: failed, see {osp.dirname(out)}/')
+    text = format_extended(rows, variant_rows, fast_strong)
+    if failures:
+        text += '\nFailed runs:\n\n' + '\n'.join(f'- {line}' for line in failures) + '\n'
+    return text
 
 
 def format_extended(rows: List[Dict], variant_rows: List[Dict],

@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 CSRC := $(shell find mmvid_memory/ops/csrc -name '*.cpp' -o -name '*.cu' -o -name '*.h' -o -name '*.cuh' 2>/dev/null)
 EXT_STAMP := $(VENV)/.mmvid_ext_built
 PYTEST_ARGS ?=
+# e.g. make demo DEMO_ARGS=--extended (the ablation tables, ~20 min more)
+DEMO_ARGS ?=
 
 .PHONY: env ext test demo demo-train cuda-check benchmark clean help
 
@@ -33,10 +35,10 @@ test: ext
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 demo: ext
-	$(PY) tools/run_demo.py
+	$(PY) tools/run_demo.py $(DEMO_ARGS)
 
 demo-train: ext
-	$(PY) tools/run_demo.py --retrain
+	$(PY) tools/run_demo.py --retrain $(DEMO_ARGS)
 
 cuda-check:
 	bash tools/check_cuda_compile.sh

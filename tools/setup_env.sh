@@ -98,5 +98,8 @@ print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine._
 PY
 
 env_hash > "$STAMP"
+# The editable install above already compiled mmvid_memory._C: tell the
+# Makefile's extension rule (EXT_STAMP) so that it does not compile it again.
+touch "$VENV/.mmvid_ext_built"
 trap - ERR
 log "environment ready: $VENV"

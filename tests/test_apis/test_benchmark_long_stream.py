@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from ._tiny_config import write_tiny_config
 
@@ -19,14 +18,7 @@ def run_tool(argv):
     return module.main([str(a) for a in argv])
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_built_in_tiny_model_reports_windows_and_bounded_memory(tmp_path, capsys, one_thread):
+def test_built_in_tiny_model_reports_windows_and_bounded_memory(tmp_path, capsys):
     out = tmp_path / 'stream.json'
     report = run_tool(['--num-frames', 25, '--window', 10, '--cpu-threads', 1, '--out', out])
     assert [w['frames'] for w in report['windows']] == ['0-9', '10-19', '20-24']
@@ -39,7 +31,7 @@ def test_built_in_tiny_model_reports_windows_and_bounded_memory(tmp_path, capsys
     assert 'last window / second window' in capsys.readouterr().out
 
 
-def test_config_model_and_bad_arguments(tmp_path, one_thread):
+def test_config_model_and_bad_arguments(tmp_path):
     cfg = write_tiny_config(tmp_path, memory='pixel')
     report = run_tool([cfg, '--num-frames', 3, '--window', 2, '--size', 48, 64,
                        '--cpu-threads', 1])

@@ -321,16 +321,7 @@ def test_instance_size_unknown_without_the_map_size():
 
 
 # --------------------------------------------------------------- growth
-@pytest.fixture
-def one_thread():
-    """Tiny tensors: one thread avoids oversubscribing a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_memory_stays_within_its_bound_over_a_long_random_stream(one_thread):
+def test_memory_stays_within_its_bound_over_a_long_random_stream():
     """300 frames of random features and detections (3 classes), key frames
     6x8 and down-sampled non-key frames 3x4 in between."""
     torch.manual_seed(0)

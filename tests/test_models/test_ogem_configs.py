@@ -20,14 +20,6 @@ FRCNN_VID = 'ogem-pix-inst_faster-rcnn_r50_fpn_1xb1-60k_imagenetvid.py'
 FRCNN_SYNTHVID = 'ogem-pix-inst_faster-rcnn_r18-dc5_synthvid.py'
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def load(name: str) -> Config:
     return Config.fromfile(str(CONFIG_DIR / name))
 
@@ -49,7 +41,7 @@ def test_every_variant_of_the_imagenet_vid_r101_family_is_there():
 
 
 @pytest.mark.parametrize('name', R101_CONFIGS + [FRCNN_VID])
-def test_imagenet_vid_configs_build_with_seed_000_memory_settings(name, one_thread):
+def test_imagenet_vid_configs_build_with_seed_000_memory_settings(name):
     cfg = load(name)
     assert cfg.train_dataloader.dataset.datasets[0].pipeline[0] == dict(
         type='VideoClipSample', num_frames=4, mode='interval', max_interval=20)
@@ -94,7 +86,7 @@ def test_r101_schedule_is_embeddings_first_then_end_to_end(kind):
     assert 'paramwise_cfg' not in stage2.optim_wrapper
 
 
-def test_stage_one_trains_only_the_memory(one_thread):
+def test_stage_one_trains_only_the_memory():
     """lr_mult 0 on the wrapped detector: an SGD step moves only W_Q, W_K, W_V, lambda."""
     cfg = load(FRCNN_SYNTHVID)  # small model, the R-101 stage-1 optimiser settings
     model = build_without_checkpoints(cfg)
@@ -110,7 +102,7 @@ def test_stage_one_trains_only_the_memory(one_thread):
     assert {n.split('.')[0] for n in moved} == {'pixel_memory', 'instance_memory'}
 
 
-def test_synthvid_faster_rcnn_mixes_pixel_and_instance_memory(one_thread):
+def test_synthvid_faster_rcnn_mixes_pixel_and_instance_memory():
     torch.manual_seed(0)
     cfg = load(FRCNN_SYNTHVID)
     assert cfg.train_dataloader.dataset.pipeline[0].num_frames == 4

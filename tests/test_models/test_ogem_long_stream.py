@@ -17,7 +17,6 @@ write objects, or background rows when nothing is above tau = 0.9.
 """
 import math
 
-import pytest
 import torch
 from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
@@ -33,14 +32,6 @@ PROPOSALS = 16
 FRAME = 64  # px, square frames
 STRIDE = 4  # FPN level 0 carries the pixel memory
 MAX_BOX = 20.0  # px, largest side of a random box
-
-
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_ogem_detector():
@@ -74,7 +65,7 @@ def rig_detections(model, gen: torch.Generator) -> None:
     model._heads_predict = rigged
 
 
-def test_memory_stays_within_the_seed_bound_over_1000_frames(one_thread):
+def test_memory_stays_within_the_seed_bound_over_1000_frames():
     torch.manual_seed(0)
     model = tiny_ogem_detector().eval()
     rig_detections(model, torch.Generator().manual_seed(1))

@@ -66,18 +66,8 @@ def frame_map(model, inputs, samples) -> float:
     return float(mean_ap)
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: the numbers are those measured, and a shared
-    2-core machine is not oversubscribed."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize('seed', [0])
-def test_rfcn_overfits_a_few_frames(seed, one_thread):
+def test_rfcn_overfits_a_few_frames(seed):
     cfg = tiny_rfcn_cfg()
     cfg.backbone.base_channels = 16
     cfg.neck.in_channels = 128

@@ -10,14 +10,9 @@
 # 4-epoch schedule), on seed 000's clips of 4 frames at most 20 apart.
 _base_ = '../memnet/memnet-mean_faster-rcnn_r18-dc5_synthvid.py'
 
-# tau: the seed's 0.9 suits a strong R-FCN on ImageNet VID. The small SynthVID
-# detector rarely scores an object above 0.9, nor above 0.5: measured with
-# tools/analysis_tools/benchmark.py over the 615 val frames (R-FCN-18 model of
-# `make demo`), pixel.0.objects was 0 at tau 0.9, 0.04 on average (at most 1)
-# at 0.5 and 1.6 (at most 11) at 0.3. 0.3 lets the object-guided write of
-# Eq. 7-8 happen; at 0.5 only L2-norm background rows are stored. The val mAP
-# does not tell the two apart (trained and tested at 0.5: 19.8, at 0.3: 18.2;
-# one standard deviation of a difference is about 2 points on 20 val videos).
+# tau 0.3, not the seed's 0.9: the small SynthVID detectors seldom score above
+# 0.5, and the object-guided write then hardly ever runs (measured on the R-FCN-18,
+# see ogem-pix-inst_rfcn_r18-dc5_synthvid.py).
 synthvid_score_thr = 0.3
 model = dict(
     _delete_=True,

@@ -18,8 +18,8 @@ _base_ = '../_base_/schedules/synthvid_memory_finetune.py'
 
 interval = 4
 delay = 4
-fast = dict(config='configs/rfcn/rfcn_r18-dc5_1xb4-4e_synthvid.py',
-            checkpoint='work_dirs/demo/rfcn_r18-dc5_1xb4-4e_synthvid/epoch_4.pth')
+fast = dict(config='configs/rfcn/rfcn_r18-dc5_1xb4-12e_synthvid.py',
+            checkpoint='work_dirs/demo/rfcn_r18-dc5_1xb4-12e_synthvid/epoch_12.pth')
 strong = dict(config='configs/clocknet/clocknet_rfcn_r18-dc5_synthvid.py',
               checkpoint='work_dirs/demo/clocknet_rfcn_r18-dc5_synthvid/iter_300.pth')
 model = dict(

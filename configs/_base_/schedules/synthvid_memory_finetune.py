@@ -2,13 +2,13 @@
 # detectors on SynthVID (seed 000, Sec. 4.1:
 # R-FCN first, then the memory is added and the network trained end to end on
 # clips). The wrapped R-FCN starts from the single-frame baseline trained by
-#   tools/train.py configs/rfcn/rfcn_r18-dc5_1xb4-4e_synthvid.py
+#   tools/train.py configs/rfcn/rfcn_r18-dc5_1xb4-12e_synthvid.py
 # (override with --cfg-options model.detector.init_cfg.checkpoint=PATH).
 # The baseline row it is compared with gets the same extra iterations on single
 # frames: configs/rfcn/rfcn_r18-dc5_1xb8-ft300_synthvid.py.
 _base_ = '../../rfcn/rfcn_r18-dc5_1xb4-4e_synthvid.py'
 
-baseline_checkpoint = 'work_dirs/rfcn_r18-dc5_1xb4-4e_synthvid/epoch_4.pth'
+baseline_checkpoint = 'work_dirs/rfcn_r18-dc5_1xb4-12e_synthvid/epoch_12.pth'
 finetune_iters = 300
 
 train_cfg = dict(

@@ -148,7 +148,7 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
     ax.set_ylabel(y_label)
     ax.set_title('overall', fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
+    ax.legend(fontsize=8, loc='best')
     ax.margins(0.15)
 
     if with_splits:
@@ -173,7 +173,7 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
         ax.set_ylabel(y_label)
         ax.set_title('by motion speed (FGFA splits)', fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc='lower right')
+        ax.legend(fontsize=8, loc='best')
         ax.margins(0.15)
     if x == 'ms':  # faster to the left, as in seed 003's Fig. 6
         for ax in axes:

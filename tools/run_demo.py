@@ -140,12 +140,11 @@ def shipped_matches_data(path: str, synthvid_root: str) -> bool:
 
     from mmvid_memory.datasets.synthvid import read_synthvid_summary
     from mmvid_memory.utils.checkpoint import setup_torch_load_allowlist
-    if osp.join(ROOT, 'tools', 'misc') not in sys.path:
-        sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
-    from publish_model import verify_published
-    verify_published(osp.join(ROOT, path))
+    from mmvid_memory.utils.published import verify_published
+    full_path = osp.join(ROOT, path)
+    verify_published(full_path)
     setup_torch_load_allowlist()
-    meta = torch.load(osp.join(ROOT, path), map_location='cpu').get('meta', {})
+    meta = torch.load(full_path, map_location='cpu').get('meta', {})
     summary = read_synthvid_summary(synthvid_root)
     trained_on = meta.get('synthvid_params_hash')
     if summary is None or trained_on != summary['params_hash']:

@@ -1,4 +1,5 @@
-"""tools/misc/publish_model.py, and the checkpoint the project ships with it."""
+"""tools/misc/publish_model.py, mmvid_memory.utils.published, and the checkpoint the project
+ships with them."""
 import importlib.util
 import json
 import os
@@ -11,6 +12,7 @@ from mmengine.config import Config
 
 import mmvid_memory  # noqa: F401
 from mmvid_memory.datasets.synthvid import params_hash, resolve_params
+from mmvid_memory.utils.published import sha256_of, verify_published
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIPPED = 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-76859019.pth'
@@ -55,13 +57,13 @@ def test_publish_keeps_weights_and_meta_and_names_the_hash(runner_checkpoint, tm
     root = fake_synthvid(str(tmp_path / 'synthvid'), 'abc123')
     final = publish_model.publish_checkpoint(runner_checkpoint, str(tmp_path / 'out' / 'm.pth'),
                                              synthvid_root=root)
-    assert osp.basename(final) == f'm-{publish_model.sha256_of(final)[:8]}.pth'
+    assert osp.basename(final) == f'm-{sha256_of(final)[:8]}.pth'
     published = torch.load(final, map_location='cpu')
     assert set(published) == {'meta', 'state_dict'}
     assert published['meta'] == dict(epoch=3, cfg='x = 1', synthvid_params_hash='abc123')
     torch.testing.assert_close(published['state_dict']['w'],
                                torch.load(runner_checkpoint)['state_dict']['w'])
-    publish_model.verify_published(final)
+    verify_published(final)
     assert os.listdir(tmp_path / 'out') == [osp.basename(final)]  # no temporary file left
 
 
@@ -70,11 +72,11 @@ def test_verify_published_names_a_corrupted_copy(runner_checkpoint, tmp_path):
     with open(final, 'ab') as f:
         f.write(b'\0')
     with pytest.raises(ValueError, match='corrupted'):
-        publish_model.verify_published(final)
+        verify_published(final)
     renamed = str(tmp_path / 'plain.pth')
     os.replace(final, renamed)
     with pytest.raises(ValueError, match='hash suffix'):
-        publish_model.verify_published(renamed)
+        verify_published(renamed)
 
 
 def test_publish_refuses_bad_input_and_writes_nothing(runner_checkpoint, tmp_path):
@@ -105,7 +107,7 @@ def test_shipped_baseline_matches_its_config_and_the_default_synthvid():
     assert run_demo.BASELINE['shipped'] == SHIPPED
     assert run_demo.BASELINE['config'] == SHIPPED_CONFIG
     path = osp.join(ROOT, SHIPPED)
-    publish_model.verify_published(path)
+    verify_published(path)
     checkpoint = torch.load(path, map_location='cpu')
     cfg = Config.fromfile(osp.join(ROOT, SHIPPED_CONFIG))
     # Stale when the generator or the default parameters change: retrain and publish it again

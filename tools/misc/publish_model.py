@@ -4,35 +4,26 @@ Keeps the weights and the meta (config, dataset classes, epoch/iteration) and
 drops what only resuming needs (optimizer, schedulers, message hub), then
 names the file ``<stem>-<first 8 hex digits of its sha256>.pth`` as
 OpenMMLab's model zoo does, so that a reader can tell a corrupted copy
-(:func:`verify_published`). With ``--synthvid-root`` the parameters hash of
-the SynthVID set it was trained on is recorded in the meta, so that a user
-of the checkpoint can tell whether their generated data is the same.
+(``mmvid_memory.utils.published.verify_published``). With ``--synthvid-root``
+the parameters hash of the SynthVID set it was trained on is recorded in the
+meta, so that a user of the checkpoint can tell whether their generated data
+is the same.
 
     python tools/misc/publish_model.py work_dirs/x/epoch_12.pth checkpoints/x.pth \\
         --synthvid-root data/synthvid
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
-import re
 import sys
 from typing import Optional
 
 import torch
 
+from mmvid_memory.utils.published import sha256_of
+
 #: Top-level checkpoint keys a published checkpoint keeps.
 KEPT_KEYS = ('meta', 'state_dict')
-_HASH_SUFFIX = re.compile(r'-([0-9a-f]{8})\.pth$')
-
-
-def sha256_of(path: str) -> str:
-    """The sha256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def publish_checkpoint(in_file: str, out_file: str, synthvid_root: Optional[str] = None) -> str:
@@ -79,25 +70,6 @@ def publish_checkpoint(in_file: str, out_file: str, synthvid_root: Optional[str]
         if osp.exists(tmp):
             os.remove(tmp)
     return final
-
-
-def verify_published(path: str) -> None:
-    """Check that a published checkpoint's content matches its hash suffix.
-
-    Raises:
-        FileNotFoundError: ``path`` is missing.
-        ValueError: The name has no ``-<8 hex>.pth`` suffix, or the content's
-            sha256 does not start with it (a truncated or altered copy).
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'published checkpoint not found: {path}')
-    match = _HASH_SUFFIX.search(path)
-    if match is None:
-        raise ValueError(f'{path}: name has no -<8 hex digits>.pth hash suffix')
-    actual = sha256_of(path)[:8]
-    if actual != match.group(1):
-        raise ValueError(f'{path}: content sha256 starts with {actual}, the name says '
-                         f'{match.group(1)}; the file is corrupted or was changed')
 
 
 def main() -> None:

@@ -178,8 +178,10 @@ def train(model: Dict, work_root: str, retrain: bool, extra: List[str]) -> Dict:
         return info
     else:
         # No validation inside training: the test step below evaluates once.
+        # (A large val_interval is not enough: IterBasedTrainLoop validates
+        # after its last iteration anyway.)
         cmd = [PY, 'tools/train.py', model['config'], '--work-dir', work_dir, '--cfg-options',
-               'train_cfg.val_interval=1000000'] + extra
+               'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None'] + extra
         info['train_seconds'] = Step(f'train {model["name"]}', cmd,
                                      osp.join(work_dir, 'train.log')).run()
         with open(timing, 'w') as f:

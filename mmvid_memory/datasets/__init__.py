@@ -6,10 +6,11 @@ from .imagenet_vid import (IMAGENET_VID_CLASSES, IMAGENET_VID_WNIDS, ImageNetVID
 from .samplers import (VIDDETMixSampler, VideoShardSampler, apportion, dataset_sources,
                        shard_videos, video_item_groups)
 from .synthvid_dataset import SynthVIDDataset
+from .synthvid_flow_dataset import SynthVIDFlowDataset
 
 __all__ = [
     'CocoVIDContent', 'CocoVIDFormatError', 'load_cocovid', 'parse_cocovid',
     'IMAGENET_VID_CLASSES', 'IMAGENET_VID_WNIDS', 'ImageNetVIDDataset', 'VideoFrames',
-    'SynthVIDDataset', 'VIDDETMixSampler', 'VideoShardSampler', 'apportion',
+    'SynthVIDDataset', 'SynthVIDFlowDataset', 'VIDDETMixSampler', 'VideoShardSampler', 'apportion',
     'dataset_sources', 'shard_videos', 'video_item_groups'
 ]

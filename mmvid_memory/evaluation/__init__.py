@@ -1,4 +1,4 @@
 from .functional import *  # noqa: F401,F403
-from .metrics import VIDMetric
+from .metrics import FlowEPEMetric, VIDMetric
 
-__all__ = ['VIDMetric']
+__all__ = ['VIDMetric', 'FlowEPEMetric']

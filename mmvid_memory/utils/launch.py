@@ -19,29 +19,32 @@ def iter_dataset_cfgs(cfg: Any) -> Iterator[ConfigDict]:
 
 
 def generate_missing_synthvid(cfg: Config) -> None:
-    """Generate SynthVID for datasets that ask for it (``synthvid_params``).
+    """Generate SynthVID (``synthvid_params``) and SynthVID-Flow
+    (``synthvid_flow_params``) for the datasets that ask for them.
 
     Done here, before the runner starts worker processes. In a distributed run
     every rank calls this before ``init_dist``; ``ensure_synthvid`` holds a file
     lock, so the first rank generates and the others wait, then find the data
     complete and reuse it.
     """
-    from mmvid_memory.datasets.synthvid import ensure_synthvid
+    from mmvid_memory.datasets.synthvid import ensure_synthvid, ensure_synthvid_flow
     seen = set()
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         loader = cfg.get(key)
         if not loader:
             continue
         for ds in iter_dataset_cfgs(loader.get('dataset', {})):
-            params = ds.get('synthvid_params')
-            if params is None:
-                continue
-            root = ds.get('data_root')
-            ident = (root, repr(sorted(dict(params).items())))
-            if ident in seen:
-                continue
-            seen.add(ident)
-            ensure_synthvid(root, **dict(params))
+            for key, ensure in (('synthvid_params', ensure_synthvid),
+                                ('synthvid_flow_params', ensure_synthvid_flow)):
+                params = ds.get(key)
+                if params is None:
+                    continue
+                root = ds.get('data_root')
+                ident = (key, root, repr(sorted(dict(params).items())))
+                if ident in seen:
+                    continue
+                seen.add(ident)
+                ensure(root, **dict(params))
 
 
 def init_cpu_process_group(dist_cfg: dict) -> None:

@@ -38,7 +38,8 @@ def test_models_register_into_mmdet(name):
     ('DATASETS', 'ImageNetVIDDataset'), ('DATASETS', 'SynthVIDDataset'),
     ('DATA_SAMPLERS', 'VideoShardSampler'), ('DATA_SAMPLERS', 'VIDDETMixSampler'),
     ('TRANSFORMS', 'VideoClipSample'), ('TRANSFORMS', 'PackVideoFrameInputs'),
-    ('METRICS', 'VIDMetric')])
+    ('METRICS', 'VIDMetric'), ('METRICS', 'FlowEPEMetric'), ('DATASETS', 'SynthVIDFlowDataset'),
+    ('TRANSFORMS', 'LoadFlowPair'), ('TRANSFORMS', 'RandomFlowTranslate')])
 def test_data_components_register_into_mmdet(registry, name):
     import mmdet.registry
     assert getattr(mmdet.registry, registry).get(name) is not None
@@ -55,7 +56,7 @@ def test_every_config_is_in_the_model_index():
     for meta in index['Import']:
         with open(osp.join(root, meta)) as f:
             listed |= {m['Config'] for m in yaml.safe_load(f)['Models']}
-    for family in ('rfcn', 'ogem', 'memnet', 'clocknet', 'fast_strong'):
+    for family in ('rfcn', 'ogem', 'memnet', 'clocknet', 'fast_strong', 'flownet'):
         for path in glob.glob(osp.join(root, 'configs', family, '*.py')):
             rel = osp.relpath(path, root)
             assert rel in listed, f'{rel} is missing; run python tools/misc/gen_model_index.py'

@@ -16,6 +16,7 @@ FAMILIES = {
     'clocknet': ('ClockNet', 'Memory Warps for Learning Long-Term Online Video Representations'),
     'fast_strong': ('Fast+Strong',
                     'Memory Warps for Learning Long-Term Online Video Representations'),
+    'flownet': ('FlowNetS', 'FlowNet: Learning Optical Flow with Convolutional Networks'),
 }
 
 
@@ -24,7 +25,8 @@ def metafile_text(family: str, collection: str, paper: str) -> str:
              'Models:']
     for path in sorted(glob.glob(osp.join(ROOT, 'configs', family, '*.py'))):
         name = osp.splitext(osp.basename(path))[0]
-        data = 'SynthVID' if 'synthvid' in name else 'ImageNet VID + DET'
+        data = ('SynthVID-Flow' if 'synthvid-flow' in name else
+                'SynthVID' if 'synthvid' in name else 'ImageNet VID + DET')
         lines += [f'  - Name: {name}', f'    In Collection: {collection}',
                   f'    Config: configs/{family}/{name}.py', '    Metadata:',
                   f'      Training Data: {data}']

@@ -12,6 +12,7 @@ conversion. Every video draws from its own generator seeded by
 ``(seed, split, video index)``, so the output does not depend on the number of
 worker processes.
 """
+import contextlib
 import fcntl
 import glob
 import hashlib
@@ -22,7 +23,7 @@ import os.path as osp
 import shutil
 import time
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from tqdm import tqdm
 
@@ -57,6 +58,16 @@ DEFAULT_PARAMS: Dict[str, Any] = dict(
 )
 
 
+def with_defaults(overrides: Dict[str, Any], defaults: Dict[str, Any],
+                  what: str) -> Dict[str, Any]:
+    """``defaults`` updated with ``overrides``; an unknown name is a TypeError
+    that names ``what`` and the known names."""
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise TypeError(f'unknown {what} parameter(s) {unknown}; known: {sorted(defaults)}')
+    return {**defaults, **overrides}
+
+
 def resolve_params(**overrides: Any) -> Dict[str, Any]:
     """Defaults updated with ``overrides``, checked.
 
@@ -64,10 +75,7 @@ def resolve_params(**overrides: Any) -> Dict[str, Any]:
         TypeError: An unknown parameter name.
         ValueError: A value out of range (the message names it).
     """
-    unknown = sorted(set(overrides) - set(DEFAULT_PARAMS))
-    if unknown:
-        raise TypeError(f'unknown SynthVID parameter(s) {unknown}; known: {sorted(DEFAULT_PARAMS)}')
-    p = {**DEFAULT_PARAMS, **overrides}
+    p = with_defaults(overrides, DEFAULT_PARAMS, 'SynthVID')
     ints = ('train_videos', 'val_videos', 'frames', 'size', 'seed', 'min_objects', 'max_objects',
             'max_distractors', 'jpeg_quality')
     for key in ints:
@@ -120,19 +128,20 @@ def _default_workers() -> int:
     return max(1, min(cores, 8))
 
 
-def _run_jobs(jobs: List[tuple], workers: int, desc: str, progress: bool) -> List[VideoResult]:
+def _run_jobs(jobs: List[tuple], workers: int, desc: str, progress: bool,
+              job: Callable[[tuple], Any] = _job) -> List[Any]:
     bar = tqdm(total=len(jobs), desc=desc, unit='video', disable=not progress)
     results = []
     if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            results.append(_job(job))
+        for args in jobs:
+            results.append(job(args))
             bar.update()
     else:
         # fork: workers inherit the imported modules instead of re-importing the
         # package (and torch) as spawn would; they use only numpy and OpenCV.
         method = 'fork' if 'fork' in multiprocessing.get_all_start_methods() else 'spawn'
         with multiprocessing.get_context(method).Pool(min(workers, len(jobs))) as pool:
-            for result in pool.imap(_job, jobs, chunksize=1):
+            for result in pool.imap(job, jobs, chunksize=1):
                 results.append(result)
                 bar.update()
     bar.close()
@@ -238,9 +247,11 @@ def generate_synthvid(out_dir: str, train_videos: int = 80, val_videos: int = 20
     return summary
 
 
-def read_synthvid_summary(root: str) -> Optional[Dict[str, Any]]:
-    """The ``synthvid_params.json`` of a complete SynthVID folder, else ``None``."""
-    path = osp.join(root, PARAMS_FILE)
+def read_summary(root: str, params_file: str = PARAMS_FILE,
+                 ann_pattern: str = 'synthvid_{split}.json') -> Optional[Dict[str, Any]]:
+    """The summary file of a complete generated folder (one annotation file per
+    split present), else ``None``."""
+    path = osp.join(root, params_file)
     if not osp.isfile(path):
         return None
     try:
@@ -249,19 +260,84 @@ def read_synthvid_summary(root: str) -> Optional[Dict[str, Any]]:
     except (OSError, ValueError):
         return None
     for split in SPLITS:
-        if not osp.isfile(osp.join(root, 'annotations', f'synthvid_{split}.json')):
+        if not osp.isfile(osp.join(root, 'annotations', ann_pattern.format(split=split))):
             return None
     return summary
 
 
-def _is_replaceable(root: str) -> bool:
-    """``root`` is absent, empty, or a (possibly stale) SynthVID folder."""
+def read_synthvid_summary(root: str) -> Optional[Dict[str, Any]]:
+    """The ``synthvid_params.json`` of a complete SynthVID folder, else ``None``."""
+    return read_summary(root)
+
+
+def _is_replaceable(root: str, params_file: str = PARAMS_FILE,
+                    ann_glob: str = 'synthvid_*.json') -> bool:
+    """``root`` is absent, empty, or a (possibly stale) generated folder."""
     if not osp.exists(root):
         return True
     if not osp.isdir(root):
         return False
-    return (not os.listdir(root) or osp.isfile(osp.join(root, PARAMS_FILE)) or
-            bool(glob.glob(osp.join(glob.escape(root), 'annotations', 'synthvid_*.json'))))
+    return (not os.listdir(root) or osp.isfile(osp.join(root, params_file)) or
+            bool(glob.glob(osp.join(glob.escape(root), 'annotations', ann_glob))))
+
+
+def ensure_generated(root: str, current: Optional[Dict[str, Any]], wanted_hash: str,
+                     generate: Callable[[str], Dict[str, Any]], force: bool = False,
+                     params_file: str = PARAMS_FILE, ann_glob: str = 'synthvid_*.json',
+                     what: str = 'SynthVID') -> Dict[str, Any]:
+    """Reuse ``root`` when its summary has ``wanted_hash``, else regenerate it.
+
+    The data are generated into ``<root>.tmp-<pid>`` by ``generate(tmp)`` and
+    renamed over ``root``, so an interrupted generation never looks complete.
+    The caller holds the lock (see :func:`ensure_synthvid`).
+
+    Args:
+        root: Absolute folder.
+        current: The summary read from ``root`` (``None`` if incomplete).
+        wanted_hash: ``params_hash`` of the wanted parameters.
+        generate: Writes the data into an empty folder, returns its summary.
+        force: Regenerate even if up to date.
+        params_file: Name of the summary file that marks a complete folder.
+        ann_glob: Annotation files that also mark a folder as generated data.
+        what: Name of the data in error messages.
+
+    Returns:
+        The summary, with ``generated`` True when this call generated it.
+
+    Raises:
+        FileExistsError: ``root`` holds something else (never replaced).
+    """
+    if current is not None and current.get('params_hash') == wanted_hash and not force:
+        return dict(current, generated=False)
+    if not _is_replaceable(root, params_file, ann_glob):
+        raise FileExistsError(f'{root} exists and is not a {what} folder (no '
+                              f'{params_file}, no annotations/{ann_glob}); choose another folder')
+    for stale in glob.glob(f'{glob.escape(root)}.tmp-*') + glob.glob(
+            f'{glob.escape(root)}.old-*'):
+        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    tmp = f'{root}.tmp-{os.getpid()}'
+    try:
+        summary = generate(tmp)
+        old = f'{root}.old-{os.getpid()}'
+        if osp.exists(root):
+            os.rename(root, old)
+        os.rename(tmp, root)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dict(summary, generated=True)
+
+
+@contextlib.contextmanager
+def folder_lock(root: str) -> Iterator[None]:
+    """An exclusive file lock ``<root>.lock`` (distributed ranks generate once)."""
+    os.makedirs(osp.dirname(root), exist_ok=True)
+    with open(f'{root}.lock', 'a') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def ensure_synthvid(root: str, force: bool = False, workers: Optional[int] = None,
@@ -293,32 +369,8 @@ def ensure_synthvid(root: str, force: bool = False, workers: Optional[int] = Non
     """
     wanted = resolve_params(**params)
     root = osp.abspath(root)
-    os.makedirs(osp.dirname(root), exist_ok=True)
-    with open(f'{root}.lock', 'a') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            current = read_synthvid_summary(root)
-            up_to_date = current is not None and current.get('params_hash') == params_hash(wanted)
-            if up_to_date and not force:
-                return dict(current, generated=False)
-            if not _is_replaceable(root):
-                raise FileExistsError(f'{root} exists and is not a SynthVID folder (no '
-                                      f'{PARAMS_FILE}, no annotations/synthvid_*.json); '
-                                      'choose another folder')
-            for stale in glob.glob(f'{glob.escape(root)}.tmp-*') + glob.glob(
-                    f'{glob.escape(root)}.old-*'):
-                shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
-            tmp = f'{root}.tmp-{os.getpid()}'
-            try:
-                summary = generate_synthvid(tmp, workers=workers, progress=progress, **wanted)
-                old = f'{root}.old-{os.getpid()}'
-                if osp.exists(root):
-                    os.rename(root, old)
-                os.rename(tmp, root)
-                shutil.rmtree(old, ignore_errors=True)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-            return dict(summary, generated=True)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
+    with folder_lock(root):
+        return ensure_generated(
+            root, read_synthvid_summary(root), params_hash(wanted),
+            lambda tmp: generate_synthvid(tmp, workers=workers, progress=progress, **wanted),
+            force=force)

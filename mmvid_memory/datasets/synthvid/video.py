@@ -275,6 +275,55 @@ def render_frame(layers: List[Layer], background: np.ndarray, camera: np.ndarray
     return (image * 255.0 + 0.5).astype(np.uint8), sorted(boxes, key=lambda b: b.track_key)
 
 
+@dataclass
+class Scene:
+    """Everything that fixes one video before its frames are rendered.
+
+    Attributes:
+        num_frames: Video length T.
+        layers: Objects and distractors, back to front.
+        background: The panned background, larger than a frame.
+        camera: ``(T, 2)`` background crop offsets.
+        cond: Per-frame camera and lighting state.
+        noise_bank: Sensor noise source of ``apply_camera``.
+        rng: The video's generator, positioned after sampling; rendering frames
+            in order draws from it, so frame t depends on frames 0..t-1 having
+            been rendered first.
+        cfg: Generator knobs.
+    """
+    num_frames: int
+    layers: List[Layer]
+    background: np.ndarray
+    camera: np.ndarray
+    cond: FrameConditions
+    noise_bank: np.ndarray
+    rng: np.random.Generator
+    cfg: VideoConfig
+
+
+def sample_scene(seed: int, split_code: int, index: int, cfg: VideoConfig) -> Scene:
+    """Sample the scene of one video (see :func:`make_video` for the arguments)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, split_code, index]))
+    low = max(1, int(math.ceil(cfg.max_frames * (1 - cfg.frame_jitter))))
+    num_frames = int(rng.integers(low, cfg.max_frames + 1))
+    margin = int(round(0.2 * cfg.image_size))
+    background = render_background(cfg.image_size + 2 * margin, cfg.image_size, rng)
+    camera = camera_path(num_frames, margin, rng)
+    difficulty = rng.uniform(0.4, 1.2)
+    cond = sample_conditions(num_frames, cfg.image_size, cfg.degradation * difficulty, rng)
+    layers = sample_layers(num_frames, cfg, (seed + index) % len(SYNTHVID_CLASSES), rng)
+    size = cfg.image_size
+    noise_bank = rng.standard_normal((2 * size, 2 * size, 3), dtype=np.float32)
+    return Scene(num_frames=num_frames, layers=layers, background=background, camera=camera,
+                 cond=cond, noise_bank=noise_bank, rng=rng, cfg=cfg)
+
+
+def render_scene_frame(scene: Scene, t: int) -> Tuple[np.ndarray, List[BoxRecord]]:
+    """Frame ``t`` of a scene (frames must be rendered in order, see :class:`Scene`)."""
+    return render_frame(scene.layers, scene.background, scene.camera, scene.cond,
+                        scene.noise_bank, t, scene.cfg, scene.rng)
+
+
 def make_video(seed: int, split_code: int, index: int, name: str, frame_dir: str,
                file_prefix: str, cfg: VideoConfig) -> VideoResult:
     """Sample, render and write one video.
@@ -293,22 +342,13 @@ def make_video(seed: int, split_code: int, index: int, name: str, frame_dir: str
     Returns:
         The video's boxes, file names and per-frame conditions.
     """
-    rng = np.random.default_rng(np.random.SeedSequence([seed, split_code, index]))
-    low = max(1, int(math.ceil(cfg.max_frames * (1 - cfg.frame_jitter))))
-    num_frames = int(rng.integers(low, cfg.max_frames + 1))
-    margin = int(round(0.2 * cfg.image_size))
-    background = render_background(cfg.image_size + 2 * margin, cfg.image_size, rng)
-    camera = camera_path(num_frames, margin, rng)
-    difficulty = rng.uniform(0.4, 1.2)
-    cond = sample_conditions(num_frames, cfg.image_size, cfg.degradation * difficulty, rng)
-    layers = sample_layers(num_frames, cfg, (seed + index) % len(SYNTHVID_CLASSES), rng)
-    size = cfg.image_size
-    noise_bank = rng.standard_normal((2 * size, 2 * size, 3), dtype=np.float32)
+    scene = sample_scene(seed, split_code, index, cfg)
+    cond = scene.cond
     os.makedirs(frame_dir, exist_ok=True)
     result = VideoResult(name=name, width=cfg.image_size, height=cfg.image_size, file_names=[],
                          boxes=[], conditions=[])
-    for t in range(num_frames):
-        image, boxes = render_frame(layers, background, camera, cond, noise_bank, t, cfg, rng)
+    for t in range(scene.num_frames):
+        image, boxes = render_scene_frame(scene, t)
         file = f'{t:06d}.JPEG'
         if not cv2.imwrite(osp.join(frame_dir, file), image,
                            [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality]):

@@ -85,6 +85,7 @@ class BoxTrackState(MemoryState):
         img (Tensor | None): network input the boxes belong to ('step') or
             of the last detected frame ('direct').
         feat_size (tuple | None): (h, w) of the detector's feature map.
+        frame_id (int): the frame of ``img``.
         flows (int): fields computed at the last frame.
         frames (int): frames propagated so far.
     """
@@ -95,6 +96,7 @@ class BoxTrackState(MemoryState):
     def reset(self) -> None:
         self.dets: Optional[InstanceData] = None
         self.img: Optional[Tensor] = None
+        self.frame_id = 0
         self.feat_size: Optional[Tuple[int, int]] = None
         self.flows = 0
         self.frames = 0
@@ -103,9 +105,10 @@ class BoxTrackState(MemoryState):
     def ready(self) -> bool:
         return self.dets is not None
 
-    def record_detection(self, img: Tensor, dets: InstanceData,
-                         feat_size: Tuple[int, int]) -> None:
+    def record_detection(self, img: Tensor, dets: InstanceData, feat_size: Tuple[int, int],
+                         frame_id: int = 0) -> None:
         self.img, self.dets, self.feat_size = img, dets, tuple(feat_size)
+        self.frame_id = int(frame_id)
         self.flows = 0
 
     def stats(self) -> Dict[str, float]:

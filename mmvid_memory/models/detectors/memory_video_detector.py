@@ -13,6 +13,7 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..flownets.oracle_flow import flow_net_field
 from ..memory.base import BaseVideoMemory, FrameContext, MemoryState
 from ..memory.warp_schedule import frames_since_evidence
 from .box_propagation import (BOX_TRACK_POINT, BoxPropagationConfig, BoxTrackState,
@@ -436,7 +437,7 @@ class MemoryVideoDetector(BaseDetector):
                         self._to_input_coords(results, run_sample))
         if track is not None:
             track.record_detection(img, self._to_input_coords(results, run_sample),
-                                   feats[0].shape[-2:])
+                                   feats[0].shape[-2:], frame_id)
         if not rescale:
             results = self._to_input_coords(results, run_sample)
         sample.pred_instances = results
@@ -468,13 +469,16 @@ class MemoryVideoDetector(BaseDetector):
         ref = track.img
         if ref.shape[-2:] != img.shape[-2:]:
             ref = F.interpolate(ref, size=img.shape[-2:], mode='bilinear', align_corners=False)
-        flow = self.pixel_memory.flow_net(img, ref, out_size=track.feat_size)
+        flow = flow_net_field(self.pixel_memory.flow_net, img, ref, track.feat_size,
+                              frames=(sample.metainfo.get('video_id', 0),
+                                      int(sample.metainfo.get('frame_id', 0)), track.frame_id))
         stride = img.shape[-2] / track.feat_size[0]
         img_shape = tuple(sample.metainfo.get('img_shape', img.shape[-2:]))[:2]
         moved = move_detections(track.dets, flow, stride, img_shape if prop.clip else None,
                                 prop.num_samples)
         if prop.mode == 'step':
             track.img, track.dets = img, moved
+            track.frame_id = int(sample.metainfo.get('frame_id', 0))
         track.flows = 1
         track.frames += 1
         results = moved

@@ -234,6 +234,20 @@ class FlowNetS(BaseModule):
             Tensor: (N, 2, ceil(H'/2**L), ceil(W'/2**L)) with H' = ceil(H /
             downsample), in network-input pixels / ``div_flow``.
         """
+        return self.predict_levels(img_cur, img_ref)[self.out_level]
+
+    def predict_levels(self, img_cur: Tensor, img_ref: Tensor) -> Dict[int, Tensor]:
+        """Raw predictions of every decoder level (FlowNet's multi-scale loss
+        supervises them all).
+
+        Args:
+            img_cur (Tensor): (N, 3, H, W) network input of frame t.
+            img_ref (Tensor): (N, 3, H, W) network input of frame s.
+
+        Returns:
+            dict[int, Tensor]: level L -> (N, 2, ~H'/2**L, ~W'/2**L) in
+            network-input pixels / ``div_flow``, for L in :attr:`levels`.
+        """
         if img_cur.dim() != 4 or img_cur.shape[1] != 3:
             raise ValueError(f'img_cur must be (N, 3, H, W), got {tuple(img_cur.shape)}')
         if img_ref.shape != img_cur.shape:
@@ -248,6 +262,7 @@ class FlowNetS(BaseModule):
             x = getattr(self, name)(x)
             feats[name] = x
         flow = self.predict_flow6(feats['conv6_1'])
+        preds = {6: flow}
         top = feats['conv6_1']
         for level in self.levels[1:]:
             skip = feats[DECODER_SPEC[level][1]]
@@ -255,7 +270,8 @@ class FlowNetS(BaseModule):
             up_flow = crop_like(getattr(self, f'upsample_flow{level + 1}_to_{level}')(flow), skip)
             top = torch.cat([skip, up_feat, up_flow], dim=1)
             flow = getattr(self, f'predict_flow{level}')(top)
-        return flow
+            preds[level] = flow
+        return preds
 
     def forward(self, img_cur: Tensor, img_ref: Tensor,
                 out_size: Optional[Sequence[int]] = None,

@@ -13,6 +13,7 @@ original key                              :class:`FlowNetS` key
 ``Convolution1`` .. ``Convolution5``       ``predict_flow6`` .. ``predict_flow2``
 ``upsampled_flow6_to_5.weight``            ``upsample_flow6_to_5.weight``
 ``upsample_flow6to5.weight``               ``upsample_flow6_to_5.weight``
+``conv3_1.conv.weight``, ``deconv5.deconv.*``  unchanged (this package's names)
 ========================================  ==================================
 
 The first two columns cover FlowNet2-pytorch / FlowNetPytorch (``nn.Sequential``
@@ -41,6 +42,9 @@ _DECONV = re.compile(r'^deconv(\d)$')
 def _map_key(layer: str, param: str) -> Union[str, None]:
     """Our key for one original (layer, parameter path), or None."""
     if layer in ENCODER_NAMES:
+        if param in ('conv.weight', 'conv.bias') or (param.startswith('norm.') and
+                                                      param[5:] in NORM_PARAMS):
+            return f'{layer}.{param}'  # saved by this package (e.g. FlowNetPretrainer)
         if param in ('0.weight', 'weight', '0.bias', 'bias'):
             return f'{layer}.conv.{param.split(".")[-1]}'
         if param.startswith('1.') and param[2:] in NORM_PARAMS:
@@ -48,6 +52,8 @@ def _map_key(layer: str, param: str) -> Union[str, None]:
         return None
     if param.startswith('0.'):
         param = param[2:]
+    elif param.startswith('deconv.') and _DECONV.match(layer):
+        param = param[len('deconv.'):]
     if param not in ('weight', 'bias'):
         return None
     match = _DECONV.match(layer)

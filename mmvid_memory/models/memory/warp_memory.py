@@ -36,6 +36,7 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from .. import flownets  # noqa: F401  (registers the flow networks)
+from ..flownets.oracle_flow import flow_net_field
 from .anticipation import extrapolation_step, flow_acceleration
 from .base import BaseVideoMemory, FrameContext
 from .clocknet_schedule import check_strides, clocknet_updates
@@ -191,7 +192,8 @@ class WarpMemoryBase(BaseVideoMemory):
                ref_img.data_ptr())
         if key in cache:
             return resize_flow(cache[key], size), 0
-        field = self.flow_net(img, ref_img, out_size=size)
+        field = flow_net_field(self.flow_net, img, ref_img, size,
+                               frames=(ctx.video_id, ctx.frame_id, anchor))
         cache[key] = field
         if self.training and (self.flow_loss_weight > 0 or self.flow_smooth_weight > 0):
             self._add_flow_losses(img, ref_img, field, ctx)

@@ -17,7 +17,7 @@ from mmvid_memory.datasets.synthvid.flow_pairs import choose_pairs
 from mmvid_memory.datasets.synthvid.motion import Trajectory
 from mmvid_memory.datasets.synthvid.video import (Scene, VideoConfig, place_sprite,
                                                   render_scene_frame, sample_scene)
-from mmvid_memory.datasets.transforms import (LoadFlowPair, PackFlowInputs, RandomFlowFlip,
+from mmvid_memory.datasets.transforms import (LoadFlowPair, RandomFlowFlip,
                                               RandomFlowTranslate)
 
 SV = dict(frames=10, size=96, seed=3)

@@ -13,6 +13,7 @@ from mmvid_memory.datasets.synthvid.video import sample_scene
 from mmvid_memory.models.flownets import SynthVIDOracleFlow, ZeroFlow, flow_net_field
 
 TINY = dict(train_videos=1, val_videos=2, frames=8, size=96, seed=4)
+ORACLE_CONFIG = 'configs/clocknet/clocknet_rfcn_r18-dc5_synthvid_oracle-flow.py'
 
 
 @pytest.fixture(scope='module')
@@ -88,7 +89,7 @@ def test_oracle_config_through_tools_test(root, tmp_path, options):
     data = f'dict(data_root={root + "/"!r}, synthvid_params={TINY!r})'
     config = tmp_path / 'tiny_oracle.py'
     config.write_text(
-        f"_base_ = {osp.join(repo, 'configs/clocknet/clocknet_rfcn_r18-dc5_synthvid_oracle-flow.py')!r}\n"
+        f'_base_ = {osp.join(repo, ORACLE_CONFIG)!r}\n'
         f"model = dict(detector=dict(init_cfg=None), pixel_memory=dict(flow_net=dict("
         f"data_root={root + '/'!r})))\n"
         f'test_dataloader = dict(num_workers=0, persistent_workers=False, dataset={data})\n'
@@ -114,7 +115,7 @@ def test_oracle_config_trains(root, tmp_path):
     data = f'dict(data_root={root + "/"!r}, synthvid_params={TINY!r})'
     config = tmp_path / 'tiny_oracle_train.py'
     config.write_text(
-        f"_base_ = {osp.join(repo, 'configs/clocknet/clocknet_rfcn_r18-dc5_synthvid_oracle-flow.py')!r}\n"
+        f'_base_ = {osp.join(repo, ORACLE_CONFIG)!r}\n'
         f"model = dict(detector=dict(init_cfg=None), pixel_memory=dict(flow_net=dict("
         f"data_root={root + '/'!r})))\n"
         'train_cfg = dict(max_iters=2, val_interval=2)\n'

@@ -15,5 +15,6 @@ __all__ = [
     'SYNTHVID_CLASSES', 'SYNTHVID_CLASS_NAMES', 'SynthClass', 'DEFAULT_PARAMS', 'GENERATOR_VERSION',
     'ensure_synthvid', 'generate_synthvid', 'params_hash', 'read_synthvid_summary',
     'resolve_params', 'frame_flow', 'DEFAULT_FLOW_PARAMS', 'ensure_synthvid_flow',
-    'generate_synthvid_flow', 'read_synthvid_flow_summary', 'resolve_flow_params', 'motion_bin', 'motion_bin_fractions', 'motion_ious'
+    'generate_synthvid_flow', 'read_synthvid_flow_summary', 'resolve_flow_params', 'motion_bin',
+    'motion_bin_fractions', 'motion_ious'
 ]

@@ -8,7 +8,7 @@ from .oracle_flow import SynthVIDOracleFlow, flow_net_field
 from .zero_flow import ZeroFlow
 
 __all__ = [
-    'FlowNetS', 'ZeroFlow', 'SynthVIDOracleFlow', 'flow_net_field', 'FlowNetPretrainer', 'FLOWNET_LEVEL_WEIGHTS', 'endpoint_error',
-    'multiscale_epe_loss', 'pool_flow', 'zero_epe', 'convert_flownets_state_dict', 'load_flownets_checkpoint',
-    'feature_map_stride', 'output_level'
+    'FlowNetS', 'ZeroFlow', 'SynthVIDOracleFlow', 'flow_net_field', 'FlowNetPretrainer',
+    'FLOWNET_LEVEL_WEIGHTS', 'endpoint_error', 'multiscale_epe_loss', 'pool_flow', 'zero_epe',
+    'convert_flownets_state_dict', 'load_flownets_checkpoint', 'feature_map_stride', 'output_level'
 ]

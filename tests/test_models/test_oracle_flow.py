@@ -76,6 +76,30 @@ def test_flow_net_field_passes_frames_only_when_asked(root):
                        oracle(img, img, out_size=(6, 6), frames=(1, 2, 0)))
 
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _tiny_oracle_config(tmp_path, root: str, body: str) -> str:
+    """The oracle ClockNet config on the tiny SynthVID at ``root``, plus ``body``."""
+    data = f'dict(data_root={root + "/"!r}, synthvid_params={TINY!r})'
+    config = tmp_path / 'tiny_oracle.py'
+    config.write_text(
+        f'_base_ = {osp.join(REPO, ORACLE_CONFIG)!r}\n'
+        'model = dict(detector=dict(init_cfg=None), pixel_memory=dict(flow_net=dict('
+        f'data_root={root + "/"!r})))\n' + body.replace('DATA', data))
+    return str(config)
+
+
+def _run_tool(args):
+    import os
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable] + args, cwd=REPO,
+                          env=dict(os.environ, OMP_NUM_THREADS='1'), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('options', [[], ['model.test_cfg.box_propagation.delta=2',
                                           'test_evaluator.frames_since_evidence=2']],
@@ -83,25 +107,12 @@ def test_flow_net_field_passes_frames_only_when_asked(root):
 def test_oracle_config_through_tools_test(root, tmp_path, options):
     """The ClockNet oracle config tests with tools/test.py: the fields of the
     memory reads and of box propagation both come from the oracle."""
-    import subprocess
-    import sys
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    data = f'dict(data_root={root + "/"!r}, synthvid_params={TINY!r})'
-    config = tmp_path / 'tiny_oracle.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo, ORACLE_CONFIG)!r}\n'
-        f"model = dict(detector=dict(init_cfg=None), pixel_memory=dict(flow_net=dict("
-        f"data_root={root + '/'!r})))\n"
-        f'test_dataloader = dict(num_workers=0, persistent_workers=False, dataset={data})\n'
-        'test_evaluator = dict(type="VIDMetric")\n')
+    config = _tiny_oracle_config(
+        tmp_path, root, 'test_dataloader = dict(num_workers=0, persistent_workers=False, '
+        'dataset=DATA)\ntest_evaluator = dict(type="VIDMetric")\n')
     out = str(tmp_path / 'm.json')
-    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, 'tools/test.py', str(config), '--work-dir',
-                           str(tmp_path / 'w'), '--metrics-out', out, '--cfg-options'] +
-                          ['test_dataloader.dataset.test_mode=True'] + options,
-                          cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    _run_tool(['tools/test.py', config, '--work-dir', str(tmp_path / 'w'), '--metrics-out', out,
+               '--cfg-options', 'test_dataloader.dataset.test_mode=True'] + options)
     with open(out) as f:
         assert 0.0 <= json.load(f)['vid/mAP'] <= 1.0
 
@@ -109,22 +120,10 @@ def test_oracle_config_through_tools_test(root, tmp_path, options):
 @pytest.mark.slow
 def test_oracle_config_trains(root, tmp_path):
     """Two iterations of tools/train.py with the oracle (training split fields, no flips)."""
-    import subprocess
-    import sys
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    data = f'dict(data_root={root + "/"!r}, synthvid_params={TINY!r})'
-    config = tmp_path / 'tiny_oracle_train.py'
-    config.write_text(
-        f'_base_ = {osp.join(repo, ORACLE_CONFIG)!r}\n'
-        f"model = dict(detector=dict(init_cfg=None), pixel_memory=dict(flow_net=dict("
-        f"data_root={root + '/'!r})))\n"
-        'train_cfg = dict(max_iters=2, val_interval=2)\n'
+    config = _tiny_oracle_config(
+        tmp_path, root, 'train_cfg = dict(max_iters=2, val_interval=2)\n'
         'default_hooks = dict(checkpoint=dict(interval=2))\n'
-        f'train_dataloader = dict(num_workers=0, persistent_workers=False, dataset={data})\n'
+        'train_dataloader = dict(num_workers=0, persistent_workers=False, dataset=DATA)\n'
         'val_cfg = None\nval_dataloader = None\nval_evaluator = None\n')
-    env = dict(__import__('os').environ, OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, 'tools/train.py', str(config), '--work-dir',
-                           str(tmp_path / 'w')], cwd=repo, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:]
+    _run_tool(['tools/train.py', config, '--work-dir', str(tmp_path / 'w')])
     assert osp.isfile(str(tmp_path / 'w' / 'iter_2.pth'))

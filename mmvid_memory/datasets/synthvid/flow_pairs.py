@@ -33,8 +33,8 @@ import numpy as np
 
 from ..converters.cocovid import write_json_atomic
 from .flow import frame_flow
-from .generator import (_SPLIT_CODES, SPLITS, _default_workers, _video_config, ensure_generated,
-                        folder_lock, read_summary, resolve_params,
+from .generator import (_SPLIT_CODES, SPLITS, _default_workers, _run_jobs, _video_config,
+                        ensure_generated, folder_lock, read_summary, resolve_params,
                         with_defaults)
 from .video import render_scene_frame, sample_scene
 
@@ -159,7 +159,6 @@ def generate_synthvid_flow(out_dir: str, workers: Optional[int] = None, progress
     Returns:
         The content of ``synthvid_flow_params.json``.
     """
-    from .generator import _run_jobs
     p = resolve_flow_params(**params)
     if osp.isdir(out_dir) and os.listdir(out_dir):
         raise FileExistsError(f'{out_dir} is not empty')

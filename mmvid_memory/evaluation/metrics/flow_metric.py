@@ -3,7 +3,6 @@ from collections import defaultdict
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-
 from mmdet.registry import METRICS
 from mmengine.evaluator import BaseMetric
 
@@ -68,4 +67,3 @@ class FlowEPEMetric(BaseMetric):
 
 
 __all__ = ['FlowEPEMetric']
-

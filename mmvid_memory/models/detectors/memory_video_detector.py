@@ -419,7 +419,7 @@ class MemoryVideoDetector(BaseDetector):
         vstate.advance(frame_id)
         track = self._box_track(vstate)
         if track is not None and track.ready and not self.box_propagation.has_evidence(frame_id):
-            return self._predict_moved_boxes(img, sample, vstate, track, rescale)
+            return self._predict_moved_boxes(img, sample, vstate, track, frame_id, rescale)
         is_key = frame_id % self.key_frame_interval == 0
         run_img, run_sample = img, sample
         if not is_key and self.non_key_scale < 1.0:
@@ -463,22 +463,23 @@ class MemoryVideoDetector(BaseDetector):
         return vstate.points[BOX_TRACK_POINT]
 
     def _predict_moved_boxes(self, img: Tensor, sample: DetDataSample, vstate: VideoMemoryState,
-                             track: BoxTrackState, rescale: bool) -> DetDataSample:
+                             track: BoxTrackState, frame_id: int,
+                             rescale: bool) -> DetDataSample:
         """A propagated frame: the previous detections moved by the flow, no backbone."""
         prop = self.box_propagation
         ref = track.img
         if ref.shape[-2:] != img.shape[-2:]:
             ref = F.interpolate(ref, size=img.shape[-2:], mode='bilinear', align_corners=False)
         flow = flow_net_field(self.pixel_memory.flow_net, img, ref, track.feat_size,
-                              frames=(sample.metainfo.get('video_id', 0),
-                                      int(sample.metainfo.get('frame_id', 0)), track.frame_id))
+                              frames=(sample.metainfo.get('video_id', 0), frame_id,
+                                      track.frame_id))
         stride = img.shape[-2] / track.feat_size[0]
         img_shape = tuple(sample.metainfo.get('img_shape', img.shape[-2:]))[:2]
         moved = move_detections(track.dets, flow, stride, img_shape if prop.clip else None,
                                 prop.num_samples)
         if prop.mode == 'step':
             track.img, track.dets = img, moved
-            track.frame_id = int(sample.metainfo.get('frame_id', 0))
+            track.frame_id = frame_id
         track.flows = 1
         track.frames += 1
         results = moved

@@ -16,7 +16,7 @@ from mmvid_memory.models.flownets import (FlowNetS, endpoint_error, multiscale_e
                                           pool_flow)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-FLOW_CONFIG = 'configs/flownet/flownets-c8_1xb8-4k_synthvid-flow.py'
+FLOW_CONFIG = 'configs/flownet/flownets-c8_1xb8-6k_synthvid-flow.py'
 
 
 def _pretrainer(**kwargs):
@@ -190,3 +190,23 @@ def test_config_trains_tests_and_eval_flow_tool(tmp_path):
                            wrapped], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=600)
     assert proc.returncode != 0 and 'no key starts with' in proc.stdout
+
+
+def test_shipped_flow_checkpoint_loads_through_the_clocknet_config():
+    """The SynthVID-Flow pre-training shipped in checkpoints/ is intact and fills the
+    FlowNetS of configs/clocknet/clocknet-flowpre_rfcn_r18-dc5_synthvid.py exactly."""
+    from mmengine.config import Config
+
+    from mmvid_memory.utils.published import verify_published
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/clocknet/clocknet-flowpre_rfcn_r18-dc5_synthvid.py'))
+    flow_cfg = cfg.model.pixel_memory.flow_net
+    path = osp.join(ROOT, flow_cfg.init_cfg.checkpoint)
+    verify_published(path)
+    net = MODELS.build(dict(flow_cfg, init_cfg=dict(flow_cfg.init_cfg, checkpoint=path)))
+    net.init_weights()
+    state = torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    own = net.state_dict()
+    assert set(own) == {k[len('flow_net.'):] for k in state}
+    for key, value in own.items():
+        assert torch.equal(value, state['flow_net.' + key]), key

@@ -8,7 +8,7 @@ the flow config's ``FlowNetPretrainer`` and tested with ``FlowEPEMetric``
 
 Examples::
 
-    python tools/analysis_tools/eval_flow.py configs/flownet/flownets-c8_1xb8-4k_synthvid-flow.py \\
+    python tools/analysis_tools/eval_flow.py configs/flownet/flownets-c8_1xb8-6k_synthvid-flow.py \\
         work_dirs/clocknet_rfcn_r18-dc5_synthvid/iter_300.pth --prefix pixel_memory.flow_net.
 """
 import argparse

@@ -78,4 +78,8 @@ def main() -> None:
 
 
 if __name__ == '__main__':
-    main()
+    from mmvid_memory.utils import close_process_group
+    try:
+        main()
+    finally:  # before interpreter exit: a gloo group left to it can abort the process
+        close_process_group()

@@ -92,3 +92,15 @@ def prepare_cfg_for_launch(cfg: Config) -> None:
             type='CPUDistributedDataParallel', broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     init_cpu_process_group(dist_cfg)
+
+
+def close_process_group() -> None:
+    """Destroy the default process group, if any, before the interpreter exits.
+
+    A gloo process group left to interpreter finalisation can abort the
+    process ("terminate called without an active exception", SIGABRT) after
+    the work is done, which a launcher reports as a failed rank.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -82,3 +82,20 @@ def test_two_process_train_and_test_match_one_process(tmp_path):
     assert single['vid/mAP'] > 0, single
     for key, value in single.items():
         assert double[key] == pytest.approx(value, abs=1e-9, nan_ok=True), key
+
+
+def test_close_process_group_destroys_the_group():
+    """tools/train.py and tools/test.py end with close_process_group(): a gloo group
+    left to interpreter exit can abort a rank after its work is done (SIGABRT)."""
+    code = ('import torch.distributed as dist\n'
+            'from mmvid_memory.utils import close_process_group\n'
+            'close_process_group()  # no group: nothing to do\n'
+            f'dist.init_process_group("gloo", init_method="tcp://127.0.0.1:{_free_port()}", '
+            'rank=0, world_size=1)\n'
+            'assert dist.is_initialized()\n'
+            'close_process_group()\n'
+            'assert not dist.is_initialized()\n'
+            'print("closed")\n')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert proc.returncode == 0 and 'closed' in proc.stdout, proc.stdout[-2000:]

@@ -33,10 +33,10 @@ class FlowEPEMetric(BaseMetric):
 
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         for sample in data_samples:
-            get = sample.get if isinstance(sample, dict) else (lambda k, s=sample: getattr(s, k))
-            pred = get('pred_flow')
-            gt = get('gt_flow')
-            meta = sample.get('metainfo', sample) if isinstance(sample, dict) else sample.metainfo
+            if not isinstance(sample, dict):  # the Evaluator passes to_dict()'s flat dicts
+                sample = sample.to_dict()
+            pred, gt = sample['pred_flow'], sample['gt_flow']
+            meta = sample.get('metainfo', sample)
             stride = float(meta['pred_stride'])
             gt = pool_flow(gt[None].float().cpu(), tuple(pred.shape[-2:]))[0] / stride
             pred = pred.float().cpu()

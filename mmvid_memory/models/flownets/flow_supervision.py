@@ -1,7 +1,6 @@
 """Ground-truth supervision of a displacement network (FlowNet's training loss)."""
 from typing import Dict, Mapping, Tuple
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -66,7 +65,3 @@ def multiscale_epe_loss(preds: Mapping[int, Tensor], gt_flow: Tensor, unit: floa
                          f'{dict(weights)}')
     return losses
 
-
-def zero_epe(gt_flow: Tensor) -> Tensor:
-    """EPE of the zero field (what an identity warp leaves): ``||gt||``, (N, H, W)."""
-    return endpoint_error(torch.zeros_like(gt_flow), gt_flow)

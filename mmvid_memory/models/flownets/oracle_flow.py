@@ -12,10 +12,11 @@ from collections import OrderedDict
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
+
+from .flow_supervision import pool_flow
 
 
 def flow_net_field(flow_net: nn.Module, img_cur: Tensor, img_ref: Tensor,
@@ -130,7 +131,7 @@ class SynthVIDOracleFlow(BaseModule):
             out_size = (math.ceil(height / self.feature_stride),
                         math.ceil(width / self.feature_stride))
         field = torch.from_numpy(frame_flow(scene, int(t), int(s))).permute(2, 0, 1)[None]
-        field = F.adaptive_avg_pool2d(field, tuple(out_size))
+        field = pool_flow(field, tuple(out_size))
         # The whole frame spans the grid, whatever size the frame was resized to.
         field[:, 0] *= out_size[1] / size
         field[:, 1] *= out_size[0] / size

@@ -44,3 +44,19 @@ def test_errors_and_cli(tmp_path):
     assert proc.returncode == 0, proc.stdout
     assert '| model A | 1 | 40.0 ± 0.0 |' in proc.stdout
     assert json.loads(out.read_text())['model A']['slow']['mean'] == pytest.approx(50.0)
+
+
+def test_frame_groups_become_columns(tmp_path):
+    files = []
+    for i, (deg, clean) in enumerate([(0.3, 0.6), (0.4, 0.6)]):
+        path = tmp_path / f'{i}.json'
+        path.write_text(json.dumps({'vid/mAP': 0.5, 'vid/mAP_slow': 0.6, 'vid/mAP_medium': 0.5,
+                                    'vid/mAP_fast': 0.4, 'vid/mAP_clean': clean,
+                                    'vid/mAP_degraded': deg, 'vid/frames_clean': 10}))
+        files.append(str(path))
+    out = summarize(files)
+    assert list(out) == ['mAP', 'slow', 'medium', 'fast', 'degraded', 'clean']
+    assert out['degraded']['mean'] == pytest.approx(35.0)
+    table = format_rows([('x', out), ('y', summarize([_write(tmp_path / 'z.json', .5, .5, .5, .5)]))])
+    assert '| model | n | mAP | slow | medium | fast | runs (mAP) |' in table  # only common columns
+    assert '| degraded | clean |' in format_rows([('x', out)])

@@ -18,6 +18,20 @@ from typing import Dict, List, Sequence
 
 KEYS = (('mAP', 'vid/mAP'), ('slow', 'vid/mAP_slow'), ('medium', 'vid/mAP_medium'),
         ('fast', 'vid/mAP_fast'))
+# Frame groups (VIDMetric frame_groups) present in every file become columns too.
+GROUP_PREFIX = 'vid/mAP_'
+GROUP_ORDER = ('degraded', 'clean')
+
+
+def group_keys(runs: Sequence[Dict]) -> List[tuple]:
+    """(name, key) of the frame-group mAPs every run reports, degraded and clean first."""
+    known = {k for _, k in KEYS}
+    common = set.intersection(*[{k for k in m if k.startswith(GROUP_PREFIX) and k not in known}
+                                for m in runs])
+    names = sorted((k[len(GROUP_PREFIX):] for k in common),
+                   key=lambda n: (GROUP_ORDER.index(n) if n in GROUP_ORDER else len(GROUP_ORDER),
+                                  n))
+    return [(name, GROUP_PREFIX + name) for name in names]
 
 
 def summarize(files: Sequence[str]) -> Dict[str, Dict[str, float]]:
@@ -38,7 +52,7 @@ def summarize(files: Sequence[str]) -> Dict[str, Dict[str, float]]:
                              'a VIDMetric test?)')
         runs.append(metrics)
     out = {}
-    for name, key in KEYS:
+    for name, key in tuple(KEYS) + tuple(group_keys(runs)):
         values = [100.0 * float(m[key]) for m in runs]
         mean = sum(values) / len(values)
         var = (sum((v - mean)**2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
@@ -47,11 +61,14 @@ def summarize(files: Sequence[str]) -> Dict[str, Dict[str, float]]:
 
 
 def format_rows(rows: List[tuple]) -> str:
-    """Markdown: one line per ``(name, summary)``, ``mean ± std`` and n."""
-    lines = ['| model | n | mAP | slow | medium | fast | runs (mAP) |',
-             '| --- | --- | --- | --- | --- | --- | --- |']
+    """Markdown: one line per ``(name, summary)``, ``mean ± std`` and n; the
+    columns every row has (the VID splits, then frame groups)."""
+    columns = [k for k in rows[0][1]] if rows else [k for k, _ in KEYS]
+    columns = [k for k in columns if all(k in summary for _, summary in rows)]
+    lines = ['| model | n | ' + ' | '.join(columns) + ' | runs (mAP) |',
+             '| --- | --- | ' + ' | '.join('---' for _ in columns) + ' | --- |']
     for name, summary in rows:
-        cells = [f"{summary[k]['mean']:.1f} ± {summary[k]['std']:.1f}" for k, _ in KEYS]
+        cells = [f"{summary[k]['mean']:.1f} ± {summary[k]['std']:.1f}" for k in columns]
         runs = ' / '.join(f'{v:.1f}' for v in summary['mAP']['values'])
         lines.append(f"| {name} | {len(summary['mAP']['values'])} | " + ' | '.join(cells) +
                      f' | {runs} |')

@@ -176,3 +176,46 @@ def apply_camera(frame: np.ndarray, cond: FrameConditions, t: int, noise_bank: n
         y, x = rng.integers(0, noise_bank.shape[0] - size + 1, size=2)
         frame += noise_bank[y:y + size, x:x + size] * np.float32(cond.noise[t])
     return np.clip(frame, 0.0, 1.0, out=frame)
+
+
+#: A frame is inside a degradation episode when one of its conditions passes
+#: its bound: the blur thresholds are those at which :func:`apply_camera`
+#: starts to blur, noise and darkness mark the noise and dark episodes, and
+#: an exposure above 4 px per pixel of motion is a long-shutter episode
+#: (the base exposure is at most 2.5).
+DEGRADED_IF = dict(defocus=('>=', 0.75), shake_blur=('>=', 1.0), noise=('>=', 0.05),
+                   gain=('<', 0.6), exposure=('>', 4.0))
+
+
+def is_degraded(cond: dict) -> bool:
+    """Whether a frame's conditions (one entry of the generator's conditions
+    file) put it inside a degradation episode (:data:`DEGRADED_IF`)."""
+    for key, (op, bound) in DEGRADED_IF.items():
+        if key not in cond:
+            raise KeyError(f'frame conditions {cond.get("id")} have no {key!r}')
+        value = float(cond[key])
+        if (op == '>=' and value >= bound) or (op == '>' and value > bound) or (
+                op == '<' and value < bound):
+            return True
+    return False
+
+
+def degradation_frame_groups(conditions: dict) -> dict:
+    """``degraded`` and ``clean`` image ids of one split.
+
+    Args:
+        conditions (dict): the content of ``synthvid_<split>_conditions.json``
+            (``images``: one dict of conditions per image, with its ``id``).
+
+    Returns:
+        dict: ``{'degraded': [ids], 'clean': [ids]}``, a frame group mapping
+        for the VID metric.
+    """
+    images = conditions.get('images') if isinstance(conditions, dict) else None
+    if not isinstance(images, list):
+        raise ValueError('SynthVID conditions must hold a list of per-image conditions '
+                         "under 'images'")
+    groups = dict(degraded=[], clean=[])
+    for cond in images:
+        groups['degraded' if is_degraded(cond) else 'clean'].append(int(cond['id']))
+    return groups

@@ -1,6 +1,6 @@
 """ImageNet VID mAP with FGFA's slow / medium / fast splits, as an mmengine metric."""
 from collections import defaultdict
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmdet.registry import METRICS
@@ -8,6 +8,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from terminaltables import AsciiTable
 
+from ..functional.frame_groups import (FrameGroups, check_frame_groups, frame_group_members,
+                                       load_frame_groups)
 from ..functional.vid_eval import (FGFA_MOTION_RANGES, SPLIT_FP_RULES, evaluate_vid_detections,
                                    motion_ious)
 
@@ -70,8 +72,16 @@ class VIDMetric(BaseMetric):
     deduplicated by ``img_id``, so padding samplers do not count frames
     twice.
 
+    Frame groups: ``frame_groups`` names sets of frames (a JSON file, see
+    :mod:`..functional.frame_groups`, or a dict); each group gets its own mAP
+    over the frames in it, e.g. frames inside a degradation episode against
+    clean frames. Without ``frame_groups`` the data set's own groups are used
+    when its metainfo has ``frame_groups`` (SynthVID: ``degraded`` and
+    ``clean``, from the generator's conditions file).
+
     Keys (``vid/`` prefix): ``mAP``, ``mAP_slow``, ``mAP_medium``,
-    ``mAP_fast`` (fractions in [0, 1]); with ``classwise`` also
+    ``mAP_fast`` (fractions in [0, 1]), ``mAP_<group>`` per frame group and
+    ``frames_<group>`` (its number of frames); with ``classwise`` also
     ``AP_<class>``. A per-class table (in %) goes to the log.
 
     Args:
@@ -91,6 +101,9 @@ class VIDMetric(BaseMetric):
             detector puts ``frames_since_evidence`` into each frame's
             metainfo when feature or box propagation is on. None scores every
             frame.
+        frame_groups (str | dict, optional): a group file or a dict of group
+            name -> image ids / file names; ``False`` switches the data
+            set's groups off.
         collect_device (str): ``'cpu'`` or ``'gpu'``.
         prefix (str, optional): defaults to ``'vid'``.
         backend_args (dict, optional): for reading ``ann_file``.
@@ -104,6 +117,7 @@ class VIDMetric(BaseMetric):
                  motion_ranges: Optional[Mapping[str, Sequence[float]]] = None,
                  frame_range: int = 10, split_fp_rule: str = 'fgfa', classwise: bool = False,
                  frames_since_evidence: Optional[int] = None,
+                 frame_groups: Union[None, bool, str, Mapping] = None,
                  collect_device: str = 'cpu', prefix: Optional[str] = None,
                  backend_args: Optional[dict] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -123,6 +137,21 @@ class VIDMetric(BaseMetric):
         if frames_since_evidence is not None and int(frames_since_evidence) < 0:
             raise ValueError(f'frames_since_evidence must be >= 0, got {frames_since_evidence}')
         self.frames_since_evidence = frames_since_evidence
+        if frame_groups is True:
+            raise ValueError('frame_groups takes a file, a dict, None (the data set\'s groups) '
+                             'or False (none), not True')
+        reserved = tuple(self.motion_ranges)
+        if isinstance(frame_groups, str):
+            self.frame_groups: Optional[FrameGroups] = load_frame_groups(frame_groups, reserved)
+            self._groups_source = frame_groups
+        elif isinstance(frame_groups, Mapping):
+            self.frame_groups = check_frame_groups(frame_groups, 'VIDMetric(frame_groups=...)',
+                                                   reserved)
+            self._groups_source = 'VIDMetric(frame_groups=...)'
+        else:
+            self.frame_groups = None
+            self._groups_source = None
+        self._use_dataset_groups = frame_groups is None
         self.backend_args = backend_args
 
     # ---------------------------------------------------------------- process
@@ -136,6 +165,7 @@ class VIDMetric(BaseMetric):
                 raise KeyError(f'frame {sample.get("img_path")} has no pred_instances.bboxes')
             record = dict(
                 img_id=sample.get('img_id'),
+                img_path=sample.get('img_path'),
                 video_id=sample.get('video_id'),
                 frame_id=sample.get('frame_id'),
                 det_bboxes=_to_numpy(pred['bboxes']).astype(np.float32).reshape(-1, 4),
@@ -212,10 +242,43 @@ class VIDMetric(BaseMetric):
         metrics = {'mAP': evaluation['all']['mAP']}
         for name in self.motion_ranges:
             metrics[f'mAP_{name}'] = evaluation[name]['mAP']
+        for name, (num_frames, value) in self._group_maps(frames, len(classes)).items():
+            metrics[f'mAP_{name}'] = value
+            metrics[f'frames_{name}'] = num_frames
         if self.classwise:
             for name, ap in zip(classes, evaluation['all']['ap']):
                 metrics[f'AP_{name}'] = float(ap)
         return metrics
+
+    def _active_groups(self) -> Tuple[Optional[FrameGroups], Optional[str]]:
+        if self.frame_groups is not None or not self._use_dataset_groups:
+            return self.frame_groups, self._groups_source
+        groups = (self.dataset_meta or {}).get('frame_groups')
+        if groups is None:
+            return None, None
+        source = 'the data set\'s metainfo frame_groups'
+        if isinstance(groups, str):
+            return load_frame_groups(groups, tuple(self.motion_ranges)), groups
+        return check_frame_groups(groups, source, tuple(self.motion_ranges)), source
+
+    def _group_maps(self, frames: List[dict], num_classes: int) -> Dict[str, Tuple[int, float]]:
+        """(frames, mAP) of every frame group; NaN for a group with no frame."""
+        groups, source = self._active_groups()
+        if not groups:
+            return {}
+        out = {}
+        rows = [['group', 'frames', 'gts', 'mAP']]
+        for name, members in frame_group_members(frames, groups, source).items():
+            subset = [frames[i] for i in members]
+            evaluation = evaluate_vid_detections(
+                subset, num_classes, iou_thr=self.iou_thr, pixel_tolerance=self.pixel_tolerance,
+                pixel_offset=self.pixel_offset, split_fp_rule=self.split_fp_rule)['all']
+            out[name] = (len(subset), evaluation['mAP'])
+            rows.append([name, len(subset), int(evaluation['num_pos'].sum()),
+                         '-' if np.isnan(evaluation['mAP']) else f'{100 * evaluation["mAP"]:.1f}'])
+        print_log(f'VID mAP per frame group ({source}):\n' + AsciiTable(rows).table,
+                  logger='current')
+        return out
 
     @staticmethod
     def _unique_frames(results: List[dict]) -> List[dict]:

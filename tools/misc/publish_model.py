@@ -5,9 +5,9 @@ drops what only resuming needs (optimizer, schedulers, message hub), then
 names the file ``<stem>-<first 8 hex digits of its sha256>.pth`` as
 OpenMMLab's model zoo does, so that a reader can tell a corrupted copy
 (``mmvid_memory.utils.published.verify_published``). With ``--synthvid-root``
-the parameters hash of the SynthVID set it was trained on is recorded in the
-meta, so that a user of the checkpoint can tell whether their generated data
-is the same.
+the parameters hash of the SynthVID set it was trained on, and the hash of
+its training split alone, are recorded in the meta, so that a user of the
+checkpoint can tell whether their generated data is the same.
 
     python tools/misc/publish_model.py work_dirs/x/epoch_12.pth checkpoints/x.pth \\
         --synthvid-root data/synthvid
@@ -34,7 +34,8 @@ def publish_checkpoint(in_file: str, out_file: str, synthvid_root: Optional[str]
         out_file: Where to write; ``.pth`` is required, and the name gets the
             hash suffix (``x.pth`` -> ``x-1a2b3c4d.pth``).
         synthvid_root: A generated SynthVID folder whose parameters hash is
-            recorded as ``meta['synthvid_params_hash']``.
+            recorded as ``meta['synthvid_params_hash']`` and the hash of its
+            training split as ``meta['synthvid_train_hash']``.
 
     Raises:
         FileNotFoundError: ``in_file`` (or the SynthVID summary) is missing.
@@ -59,6 +60,7 @@ def publish_checkpoint(in_file: str, out_file: str, synthvid_root: Optional[str]
             raise FileNotFoundError(f'no complete SynthVID set at {synthvid_root} '
                                     '(synthvid_params.json and the annotation files)')
         published['meta']['synthvid_params_hash'] = summary['params_hash']
+        published['meta']['synthvid_train_hash'] = summary['train_hash']
     out_dir = osp.dirname(osp.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)
     tmp = osp.join(out_dir, f'.{osp.basename(out_file)}.tmp-{os.getpid()}')

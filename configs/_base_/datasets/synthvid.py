@@ -9,12 +9,15 @@
 #   ogem_train_dataloader      clips of 4 frames at most 20 apart (seed 000)
 #   memnet3_train_dataloader   3 consecutive frames (seed 003, MemNet-3)
 #   memnet6_train_dataloader   6 consecutive frames (seed 003, MemNet-6)
+#   clock16_train_dataloader   16 consecutive frames: a stride-8 ClockNet memory
+#                              is updated at least once after the clip's first
+#                              frame and ages through 0..7, as at test time
 # pick one in a model config with `train_dataloader = _base_.ogem_train_dataloader`
 # (the variants carry `_delete_=True`, so they replace the frame loader whole).
 # Testing is frame by frame, video after video, whole videos per rank.
 dataset_type = 'SynthVIDDataset'
 data_root = 'data/synthvid/'
-synthvid_params = dict()  # ensure_synthvid's defaults: 400 train, 20 val videos
+synthvid_params = dict()  # ensure_synthvid's defaults: 400 train, 80 val videos
 img_scale = (160, 160)  # SynthVID frames are 160 px: keep-ratio resize is a no-op
 backend_args = None
 
@@ -50,6 +53,11 @@ memnet3_train_pipeline = [
 ]
 memnet6_train_pipeline = [
     dict(type='VideoClipSample', num_frames=6, mode='consecutive'),
+    clip_frame_transforms,
+    dict(type='PackTrackInputs'),
+]
+clock16_train_pipeline = [
+    dict(type='VideoClipSample', num_frames=16, mode='consecutive'),
     clip_frame_transforms,
     dict(type='PackTrackInputs'),
 ]
@@ -101,6 +109,13 @@ memnet6_train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(**train_dataset, item_type='video', pipeline=memnet6_train_pipeline))
+clock16_train_dataloader = dict(
+    _delete_=True,
+    batch_size=1,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(**train_dataset, item_type='video', pipeline=clock16_train_pipeline))
 
 val_dataloader = dict(
     batch_size=1,

@@ -42,14 +42,17 @@ def average_frame_losses(frame_losses: List[Dict]) -> Dict:
     return out
 
 
-def resize_frame_input(img: Tensor, sample: DetDataSample,
-                       scale: float) -> Tuple[Tensor, DetDataSample]:
+def resize_frame_input(img: Tensor, sample: DetDataSample, scale: float,
+                       with_gt: bool = False) -> Tuple[Tensor, DetDataSample]:
     """Down-sample a network input and update its sample's geometry.
 
     Args:
         img (Tensor): (1, 3, H, W) normalised, padded input.
         sample (DetDataSample): the frame's sample; not modified.
         scale (float): factor in (0, 1].
+        with_gt (bool): also scale the ground-truth boxes (``gt_instances``
+            and ``ignored_instances``, in network-input coordinates), for a
+            loss on the resized frame.
 
     Returns:
         tuple: the resized input (1, 3, round(H*s), round(W*s)) and a copy of
@@ -70,7 +73,22 @@ def resize_frame_input(img: Tensor, sample: DetDataSample,
         batch_input_shape=(new_h, new_w),
         pad_shape=(new_h, new_w),
         scale_factor=(sf[0] * sx, sf[1] * sy)))
+    if with_gt:
+        for key in ('gt_instances', 'ignored_instances'):
+            if key in new_sample and 'bboxes' in new_sample.get(key):
+                instances = new_sample.get(key).clone()
+                instances.bboxes = _scaled_boxes(instances.bboxes, sx, sy)
+                new_sample.set_field(instances, key)
     return resized, new_sample
+
+
+def _scaled_boxes(bboxes, sx: float, sy: float):
+    """(x1, y1, x2, y2) boxes, a tensor or mmdet's box type, scaled per axis."""
+    if hasattr(bboxes, 'rescale_'):
+        bboxes = bboxes.clone()
+        bboxes.rescale_((sx, sy))
+        return bboxes
+    return bboxes * bboxes.new_tensor([sx, sy, sx, sy])
 
 
 def detector_heads_loss(det: BaseDetector, x: Tuple[Tensor, ...], samples: SampleList) -> dict:
@@ -143,7 +161,11 @@ class MemoryVideoDetector(BaseDetector):
         instance_point (str): dotted path of the module whose first input is
             the RoI features.
         train_cfg (dict, optional): ``write_memory`` (bool, default True):
-            whether training writes memory between the frames of a clip.
+            whether training writes memory between the frames of a clip;
+            the speed mode in training: ``non_key_prob`` (float, default 0),
+            the probability that a clip frame after the first is a non-key
+            frame, down-sampled by ``non_key_scale`` (float, default 1.0)
+            and only reading memory, as non-key frames are at test time.
         test_cfg (dict, optional): the speed mode: ``key_frame_interval``
             (int, default 1: every frame is a key frame) and
             ``non_key_scale`` (float, default 1.0): non-key frames are
@@ -153,6 +175,11 @@ class MemoryVideoDetector(BaseDetector):
             which needs a pixel memory with a ``flow_net``.
         data_preprocessor (dict, optional): defaults to the wrapped
             detector's, as a :class:`VideoDataPreprocessor`.
+        frozen_modules (Sequence[str], optional): dotted names of submodules
+            (e.g. ``'detector'``) whose parameters are not trained and which
+            stay in eval mode (BatchNorm uses its running statistics), as
+            MMTracking's ``frozen_modules``: the memory-only stage of
+            Deng et al. (Sec. 4.1) trains the memory on a fixed detector.
         init_cfg (dict, optional): initialisation config.
     """
 
@@ -165,6 +192,7 @@ class MemoryVideoDetector(BaseDetector):
                  train_cfg: OptConfigType = None,
                  test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
+                 frozen_modules: Optional[Sequence[str]] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         # mmdet's detectors read their configs by attribute.
         detector = ConfigDict(copy.deepcopy(dict(detector)))
@@ -191,6 +219,14 @@ class MemoryVideoDetector(BaseDetector):
                                 f'{type(self.detector).__name__} has none: use pixel_memory')
             self._instance_module()  # fail at build time if the point does not exist
         self.train_cfg = dict(train_cfg or {})
+        self.train_non_key_prob = float(self.train_cfg.get('non_key_prob', 0.0))
+        self.train_non_key_scale = float(self.train_cfg.get('non_key_scale', 1.0))
+        if not 0 <= self.train_non_key_prob <= 1:
+            raise ValueError(f'train_cfg.non_key_prob must be in [0, 1], '
+                             f'got {self.train_non_key_prob}')
+        if not 0 < self.train_non_key_scale <= 1:
+            raise ValueError(f'train_cfg.non_key_scale must be in (0, 1], '
+                             f'got {self.train_non_key_scale}')
         self.test_cfg = dict(test_cfg or {})
         self.key_frame_interval = int(self.test_cfg.get('key_frame_interval', 1))
         self.non_key_scale = float(self.test_cfg.get('non_key_scale', 1.0))
@@ -201,6 +237,28 @@ class MemoryVideoDetector(BaseDetector):
         self.box_propagation: Optional[BoxPropagationConfig] = None
         self.set_box_propagation(self.test_cfg.get('box_propagation'))
         self.state_bank = MemoryStateBank(self.new_point_states)
+        self.frozen_modules = tuple(frozen_modules or ())
+        for name in self.frozen_modules:
+            for param in self._submodule(name, 'frozen_modules').parameters():
+                param.requires_grad_(False)
+
+    def _submodule(self, dotted: str, what: str) -> torch.nn.Module:
+        """The submodule at a dotted path, with an error naming ``what`` set it."""
+        module: torch.nn.Module = self
+        for name in dotted.split('.'):
+            if not hasattr(module, name) or not isinstance(getattr(module, name),
+                                                           torch.nn.Module):
+                raise AttributeError(f'{what} {dotted!r}: {type(module).__name__} has no '
+                                     f'submodule {name!r}')
+            module = getattr(module, name)
+        return module
+
+    def train(self, mode: bool = True) -> 'MemoryVideoDetector':
+        """Set the mode; frozen modules stay in eval mode."""
+        super().train(mode)
+        for name in getattr(self, 'frozen_modules', ()):
+            self._submodule(name, 'frozen_modules').eval()
+        return self
 
     # ------------------------------------------------------------------ build
     @staticmethod
@@ -362,8 +420,9 @@ class MemoryVideoDetector(BaseDetector):
                 ctx.roi_feats = None
 
     def _frame_loss(self, img: Tensor, feats: Tuple[Tensor, ...], sample: DetDataSample,
-                    vstate: VideoMemoryState, write: bool, frame_id: int) -> dict:
-        ctx = self._make_ctx(img, sample, is_key=True)
+                    vstate: VideoMemoryState, write: bool, frame_id: int,
+                    is_key: bool = True) -> dict:
+        ctx = self._make_ctx(img, sample, is_key=is_key)
         ctx.frame_id = frame_id
         read_feats = self._read_pixels(feats, vstate, ctx)
         with self._instance_read(vstate, ctx, {}):
@@ -371,7 +430,7 @@ class MemoryVideoDetector(BaseDetector):
         # Auxiliary terms a memory asks for (e.g. a flow network's photometric loss).
         for key, value in ctx.extra.get('memory_losses', {}).items():
             losses[key if key.startswith('loss') else f'loss_{key}'] = value
-        if write and self.writes_memory:
+        if write and is_key and self.writes_memory:
             record: dict = {}
             with torch.no_grad(), self._instance_read(vstate, ctx, record):
                 detached = tuple(f.detach() for f in read_feats)
@@ -509,6 +568,7 @@ class MemoryVideoDetector(BaseDetector):
         """Losses of a batch of clips (or single frames), averaged over frames."""
         clips, frames = self._as_clips(batch_inputs, batch_data_samples)
         num_clips, num_frames = clips.shape[:2]
+        non_key = self._draw_non_key_frames(num_clips, num_frames)
         feats = self.extract_feat(clips.flatten(0, 1))
         frame_losses = []
         write = bool(self.train_cfg.get('write_memory', True))
@@ -521,11 +581,29 @@ class MemoryVideoDetector(BaseDetector):
                 frame_ids = list(range(num_frames))
             for t in range(num_frames):
                 idx = b * num_frames + t
-                x = tuple(f[idx:idx + 1] for f in feats)
+                img, sample = clips[b, t:t + 1], frames[b][t]
+                if non_key[b][t]:
+                    img, sample = resize_frame_input(img, sample, self.train_non_key_scale,
+                                                     with_gt=True)
+                    x = self.extract_feat(img)
+                else:
+                    x = tuple(f[idx:idx + 1] for f in feats)
                 frame_losses.append(self._frame_loss(
-                    clips[b, t:t + 1], x, frames[b][t], vstate,
-                    write=write and t < num_frames - 1, frame_id=frame_ids[t]))
+                    img, x, sample, vstate, write=write and t < num_frames - 1,
+                    frame_id=frame_ids[t], is_key=not non_key[b][t]))
         return average_frame_losses(frame_losses)
+
+    def _draw_non_key_frames(self, num_clips: int, num_frames: int) -> List[List[bool]]:
+        """Which clip frames train as non-key frames (never the first).
+
+        Their features are computed again at the smaller size; the full-size
+        ones computed with the batch are simply not used.
+        """
+        if self.train_non_key_prob <= 0 or self.train_non_key_scale >= 1.0:
+            return [[False] * num_frames for _ in range(num_clips)]
+        draws = torch.rand(num_clips, num_frames) < self.train_non_key_prob
+        draws[:, 0] = False
+        return draws.tolist()
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

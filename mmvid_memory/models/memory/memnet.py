@@ -26,6 +26,8 @@ class MemNetWarper(WarpMemoryBase):
         in_channels (int, optional): feature channels (``'weighted'``).
         aggregation_hidden_channels (int): width of the weighting CNNs.
         evidence_drop_prob (float): 0.8 as in the seed.
+        evidence_keep_clip_prob (float): share of training clips that keep
+            every frame's evidence (0 in the seed; see :class:`WarpMemoryBase`).
         propagation (dict, optional): ``delta``, ``window``, ``anticipate``.
         flow_loss_weight (float): optional photometric loss on the fields
             (not in the seed; for flow networks trained from scratch).
@@ -40,6 +42,7 @@ class MemNetWarper(WarpMemoryBase):
                  in_channels: Optional[int] = None,
                  aggregation_hidden_channels: int = 64,
                  evidence_drop_prob: float = 0.8,
+                 evidence_keep_clip_prob: float = 0.0,
                  propagation: Optional[dict] = None,
                  flow_loss_weight: float = 0.0,
                  flow_smooth_weight: float = 0.0,
@@ -48,6 +51,7 @@ class MemNetWarper(WarpMemoryBase):
         super().__init__(
             strides=(1, ), flow_net=flow_net, aggregation=aggregation, in_channels=in_channels,
             aggregation_hidden_channels=aggregation_hidden_channels,
-            evidence_drop_prob=evidence_drop_prob, propagation=propagation,
+            evidence_drop_prob=evidence_drop_prob,
+            evidence_keep_clip_prob=evidence_keep_clip_prob, propagation=propagation,
             flow_loss_weight=flow_loss_weight, flow_smooth_weight=flow_smooth_weight, level=level,
             init_cfg=init_cfg)

@@ -41,8 +41,18 @@ def weighted_aggregate(memory: Tensor, feat: Tensor, logit_memory: Tensor,
     for name, logit in (('logit_memory', logit_memory), ('logit_feat', logit_feat)):
         if tuple(logit.shape) != expected:
             raise ValueError(f'{name} must be {expected}, got {tuple(logit.shape)}')
-    alpha = torch.softmax(torch.cat([logit_memory, logit_feat], dim=1), dim=1)
+    alpha = aggregation_weights(logit_memory, logit_feat)
     return alpha[:, :1] * memory + alpha[:, 1:] * feat
+
+
+def aggregation_weights(logit_memory: Tensor, logit_feat: Tensor) -> Tensor:
+    """(alpha_M, alpha_F) of Eq. 4, (N, 2, H, W), a softmax over the two sources.
+
+    Args:
+        logit_memory (Tensor): (N, 1, H, W) score of the memory.
+        logit_feat (Tensor): (N, 1, H, W) score of the features.
+    """
+    return torch.softmax(torch.cat([logit_memory, logit_feat], dim=1), dim=1)
 
 
 class WeightScoreNet(nn.Sequential):
@@ -82,10 +92,18 @@ class WeightedAggregation(nn.Module):
 
     def forward(self, memory: Tensor, feat: Tensor) -> Tensor:
         """(N, C, H, W) memory and features -> (N, C, H, W) new memory."""
+        self._check(memory)
+        return weighted_aggregate(memory, feat, self.memory_score(memory), self.feat_score(feat))
+
+    def weights(self, memory: Tensor, feat: Tensor) -> Tensor:
+        """(alpha_M, alpha_F) at every pixel, (N, 2, H, W)."""
+        self._check(memory)
+        return aggregation_weights(self.memory_score(memory), self.feat_score(feat))
+
+    def _check(self, memory: Tensor) -> None:
         if memory.shape[1] != self.in_channels:
             raise ValueError(f'WeightedAggregation was built for {self.in_channels} channels, '
                              f'got a map of {memory.shape[1]}')
-        return weighted_aggregate(memory, feat, self.memory_score(memory), self.feat_score(feat))
 
 
 def build_aggregation(kind: str, in_channels: Optional[int],

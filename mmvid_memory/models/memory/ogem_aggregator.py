@@ -1,4 +1,5 @@
 """The object guided external memory of seed 000 as a video memory module."""
+import math
 from typing import Optional, Tuple, Union
 
 import torch
@@ -56,6 +57,17 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             instance memory every 10 frames); 1 writes every key frame.
         init_std (float): std of the normal init of W_Q and W_K (0.01).
         init_temperature (float): initial lambda (1).
+        temperature_param (str): how lambda is learned. ``'linear'`` (the
+            paper) learns lambda itself, in parameter ``temperature``;
+            ``'log'`` learns ``log lambda`` (parameter ``log_temperature``),
+            so an optimiser step changes lambda by a factor rather than an
+            amount and lambda stays positive. Adam moves a parameter by
+            about its learning rate a step, so at fine-tuning rates a linear
+            lambda travels ~0.1 in hundreds of steps, while attention over
+            the ~100 locations of a small map needs lambda near 10 to pick
+            one location; with ``'log'`` and a learning-rate multiplier on
+            ``log_temperature`` (``paramwise_cfg.custom_keys``) lambda can
+            reach it in a short schedule.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -71,6 +83,7 @@ class ExternalMemoryAggregator(BaseVideoMemory):
                  write_interval: int = 1,
                  init_std: float = 0.01,
                  init_temperature: float = 1.0,
+                 temperature_param: str = 'linear',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(level=level, init_cfg=init_cfg)
         if in_channels <= 0 or num_heads <= 0 or embed_channels <= 0:
@@ -85,6 +98,11 @@ class ExternalMemoryAggregator(BaseVideoMemory):
         if evict_policy not in ('oldest', 'lowest_score'):
             raise ValueError(f"evict_policy must be 'oldest' or 'lowest_score', "
                              f'got {evict_policy!r}')
+        if temperature_param not in ('linear', 'log'):
+            raise ValueError(f"temperature_param must be 'linear' or 'log', "
+                             f'got {temperature_param!r}')
+        if init_temperature <= 0:
+            raise ValueError(f'init_temperature must be > 0, got {init_temperature}')
         self.in_channels = in_channels
         self.num_heads = num_heads
         self.embed_channels = embed_channels
@@ -99,13 +117,24 @@ class ExternalMemoryAggregator(BaseVideoMemory):
         # W_V^k = rows k*c/N:(k+1)*c/N of I_c, so the heads together copy m_i.
         self.w_v = nn.Parameter(torch.eye(in_channels).reshape(num_heads, head_channels,
                                                                in_channels).clone())
-        self.temperature = nn.Parameter(torch.tensor(float(init_temperature)))
+        self.temperature_param = temperature_param
+        if temperature_param == 'log':
+            self.log_temperature = nn.Parameter(torch.tensor(math.log(float(init_temperature))))
+        else:
+            self.temperature = nn.Parameter(torch.tensor(float(init_temperature)))
+
+    def attention_temperature(self) -> Tensor:
+        """lambda of Eq. 4, a scalar tensor with its gradient path."""
+        if self.temperature_param == 'log':
+            return self.log_temperature.exp()
+        return self.temperature
 
     def extra_repr(self) -> str:
         return (f'level={self.level}, in_channels={self.in_channels}, '
                 f'num_heads={self.num_heads}, embed_channels={self.embed_channels}, '
                 f'score_thr={self.score_thr}, sim_thr={self.sim_thr}, '
-                f'max_objects_per_class={self.max_objects_per_class}')
+                f'max_objects_per_class={self.max_objects_per_class}, '
+                f'temperature_param={self.temperature_param!r}')
 
     # ----------------------------------------------------------------- state
     def new_state(self) -> OgemState:
@@ -171,9 +200,11 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             key = ('projections', id(self), self.w_k._version, self.w_v._version, x.device,
                    x.dtype)
             keys, values = state.cached(key, lambda: project_memory(memory, self.w_k, self.w_v))
-            y, attn = ogem_read_projected(x, keys, values, self.w_q, self.temperature)
+            y, attn = ogem_read_projected(x, keys, values, self.w_q,
+                                          self.attention_temperature())
         else:
-            y, attn = ogem_read(x, memory, self.w_q, self.w_k, self.w_v, self.temperature)
+            y, attn = ogem_read(x, memory, self.w_q, self.w_k, self.w_v,
+                                self.attention_temperature())
         feat_hw = tuple(feat.shape[-2:]) if self.level == 'pixel' else None
         state.record_read(ctx.frame_id, attn, feat_hw)
         if self.level == 'pixel':
@@ -224,7 +255,8 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             return rec.attn_mean
         fmap = ctx.feat if ctx.feat is not None else ctx.read_feat
         x = self._as_rows(fmap)
-        return ogem_attention(x, state.memory(x), self.w_q, self.w_k, self.temperature).mean(0)
+        return ogem_attention(x, state.memory(x), self.w_q, self.w_k,
+                              self.attention_temperature()).mean(0)
 
     def _write_pixels(self, state: PixelMemoryState, ctx: FrameContext) -> None:
         fmap = ctx.read_feat if ctx.read_feat is not None else ctx.feat
@@ -241,6 +273,8 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             picked = l2norm_select(x)
             state.replace_background(x[picked.to(x.device)], ctx.frame_id, picked, feat_hw)
             state.note_written_map(num_locations)
+            state.note_write(objects_written=0, objects_deleted=0, objects_evicted=0,
+                             rows_deleted=0, background_rows=int(picked.numel()))
             return
         bboxes = dets.bboxes[keep]
         scores = dets.scores[keep].tolist()
@@ -251,12 +285,19 @@ class ExternalMemoryAggregator(BaseVideoMemory):
         attn_mean = self._write_attention(state, ctx, feat_hw) if stored else None
         decision = decide_object_writes(labels, scores, locations, stored, attn_mean,
                                         num_locations, self.score_thr, self.sim_thr)
+        rows_deleted = sum(state.objects[i].rows.shape[0] for i in decision.delete)
         state.remove_objects(decision.delete)
-        for idx in [i for i, store in enumerate(decision.store) if store]:
+        written = [i for i, store in enumerate(decision.store) if store]
+        for idx in written:
             state.add_object(x[locations[idx].to(x.device)], labels[idx], scores[idx],
                              ctx.frame_id, bboxes[idx].tolist(), locations[idx], feat_hw)
         objects = state.objects
-        state.remove_objects(objects_to_evict(
+        evicted = objects_to_evict(
             [o.label for o in objects], [o.frame_id for o in objects], [o.score for o in objects],
-            self.max_objects_per_class, self.evict_policy))
+            self.max_objects_per_class, self.evict_policy)
+        rows_deleted += sum(objects[i].rows.shape[0] for i in evicted)
+        state.remove_objects(evicted)
         state.note_written_map(num_locations)
+        state.note_write(objects_written=len(written), objects_deleted=len(decision.delete),
+                         objects_evicted=len(evicted), rows_deleted=rows_deleted,
+                         background_rows=0)

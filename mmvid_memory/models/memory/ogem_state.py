@@ -93,6 +93,7 @@ class ReadRecord:
         version (int): the state's version when it read (a write after it
             changes the version, so a stale record is recognisable).
         attn_mean (Tensor): (l, n) head-mean attention of Eq. 1, detached.
+        attn (Tensor): (N, l, n) per-head attention, detached.
         feat_hw (tuple | None): (h_f, w_f) of the map that read (pixel).
         provenance (RowProvenance): the l rows that were read.
     """
@@ -100,6 +101,7 @@ class ReadRecord:
     frame_id: int
     version: int
     attn_mean: Tensor
+    attn: Tensor
     feat_hw: Optional[Tuple[int, int]]
     provenance: RowProvenance
 
@@ -212,8 +214,9 @@ class _VersionedState(MemoryState):
     def record_read(self, frame_id: int, attn: Tensor,
                     feat_hw: Optional[Tuple[int, int]] = None) -> None:
         """Keep the head-mean of a read's attention (N, l, n), detached."""
+        attn = attn.detach()
         self.last_read = ReadRecord(frame_id=int(frame_id), version=self.version,
-                                    attn_mean=attn.detach().mean(dim=0), feat_hw=feat_hw,
+                                    attn_mean=attn.mean(dim=0), attn=attn, feat_hw=feat_hw,
                                     provenance=self.provenance())
 
 
@@ -236,6 +239,7 @@ class PixelMemoryState(_VersionedState):
         self.ref_locations: Optional[int] = None
         self.max_locations_seen = 0
         self.last_read = None
+        self.last_write: Dict[str, int] = {}
         self._changed()
 
     @property
@@ -291,6 +295,12 @@ class PixelMemoryState(_VersionedState):
         self.background = BackgroundRows(frame_id=int(frame_id), locations=locations.long().cpu(),
                                          feat_hw=tuple(feat_hw), rows=rows.detach())
         self._changed()
+
+    def note_write(self, **counts: int) -> None:
+        """What the last write did (objects written, deleted as similar
+        (Eq. 8), evicted by the cap, rows removed, background rows written),
+        for the health report."""
+        self.last_write = {key: int(value) for key, value in counts.items()}
 
     def note_written_map(self, num_locations: int) -> None:
         self.ref_locations = int(num_locations)

@@ -18,7 +18,9 @@ Which frames have image evidence:
 
 * training: every frame but the first loses it with probability
   ``evidence_drop_prob`` (0.8 in the seed), one draw per frame shared by all
-  feature levels;
+  feature levels; with ``evidence_keep_clip_prob`` > 0 that share of the
+  training clips keeps the evidence of every frame, the state every test
+  frame is in (an option beyond the paper);
 * testing: ``propagation=dict(delta, window, anticipate)``, see
   :mod:`.warp_schedule`. On the last ``delta`` frames of each window the
   memories are only warped (fields from the images, features unused), or,
@@ -78,6 +80,11 @@ class WarpMemoryBase(BaseVideoMemory):
         aggregation_hidden_channels (int): width of the weighting CNNs.
         evidence_drop_prob (float): training-time probability of dropping
             the image evidence of a frame (not the first).
+        evidence_keep_clip_prob (float): training-time probability that a
+            clip drops no evidence at all. With the seed's per-frame drop
+            alone (0, the default), a clip of T frames has all its evidence
+            with probability 0.2^(T-1), so the state of normal inference
+            (evidence every frame) is almost never trained.
         propagation (dict, optional): test-time ``delta`` (int, default 0),
             ``window`` (int, default ``delta + 1``), ``anticipate`` (bool).
         share_flows (bool): memories with the same anchor frame share one
@@ -102,6 +109,7 @@ class WarpMemoryBase(BaseVideoMemory):
                  in_channels: Optional[int] = None,
                  aggregation_hidden_channels: int = 64,
                  evidence_drop_prob: float = 0.8,
+                 evidence_keep_clip_prob: float = 0.0,
                  propagation: Optional[dict] = None,
                  share_flows: bool = True,
                  flow_loss_weight: float = 0.0,
@@ -116,6 +124,10 @@ class WarpMemoryBase(BaseVideoMemory):
         if not 0.0 <= evidence_drop_prob <= 1.0:
             raise ValueError(f'evidence_drop_prob must be in [0, 1], got {evidence_drop_prob}')
         self.evidence_drop_prob = float(evidence_drop_prob)
+        if not 0.0 <= evidence_keep_clip_prob <= 1.0:
+            raise ValueError(f'evidence_keep_clip_prob must be in [0, 1], '
+                             f'got {evidence_keep_clip_prob}')
+        self.evidence_keep_clip_prob = float(evidence_keep_clip_prob)
         self.flow_net = MODELS.build(flow_net if flow_net is not None else default_flow_net())
         self.aggregation = aggregation
         self.aggregator = build_aggregation(aggregation, in_channels, aggregation_hidden_channels)
@@ -149,9 +161,21 @@ class WarpMemoryBase(BaseVideoMemory):
     # ------------------------------------------------------------ helpers
     def psi(self, memory: Tensor, feat: Tensor) -> Tensor:
         """Aggregate a warped memory with image features (Eq. 3 or 4)."""
+        return self.psi_with_weight(memory, feat)[0]
+
+    def psi_with_weight(self, memory: Tensor, feat: Tensor) -> Tuple[Tensor, Tensor]:
+        """psi and the mean weight alpha_F it gave the image features.
+
+        Returns:
+            tuple[Tensor, Tensor]: the new memory (N, C, H, W) and a detached
+            scalar, 1/2 for the mean (Eq. 3), the mean of alpha_F over the
+            pixels for the learned weighting (Eq. 4).
+        """
         if self.aggregator is None:
-            return mean_aggregate(memory, feat)
-        return self.aggregator(memory, feat)
+            return mean_aggregate(memory, feat), feat.new_tensor(0.5)
+        alpha = self.aggregator.weights(memory, feat)
+        new = alpha[:, :1] * memory + alpha[:, 1:] * feat
+        return new, alpha[:, 1:].detach().mean()
 
     def frame_mode(self, state: WarpMemoryState, ctx: FrameContext) -> str:
         """'evidence', 'warp_only' or 'anticipate' for this frame."""
@@ -164,6 +188,8 @@ class WarpMemoryBase(BaseVideoMemory):
                                  f'got {forced!r}')
             return forced
         if self.training:
+            if state.keeps_all_evidence:
+                return 'evidence'
             if _DROP_DRAW not in ctx.extra:
                 ctx.extra[_DROP_DRAW] = bool(torch.rand(()) < self.evidence_drop_prob)
             return 'warp_only' if ctx.extra[_DROP_DRAW] else 'evidence'
@@ -258,7 +284,9 @@ class WarpMemoryBase(BaseVideoMemory):
         state.last_output = kept
         state.step_fields.clear()
         state.anticipation = None
-        state.record('evidence', flows=0, warps=0)
+        state.keeps_all_evidence = bool(
+            self.training and torch.rand(()) < self.evidence_keep_clip_prob)
+        state.record('evidence', flows=0, warps=0, current_weight=1.0)
         return feat
 
     def _step(self, feat: Tensor, state: WarpMemoryState, ctx: FrameContext,
@@ -268,6 +296,8 @@ class WarpMemoryBase(BaseVideoMemory):
         updates = clocknet_updates(frame_id, self.strides)
         fields: Dict[int, Tensor] = {}
         outputs: List[Tensor] = []
+        # Weight of F_t in each memory's output, for the health report.
+        feat_weights: List[Tensor] = []
         num_flows = num_warps = 0
         for k, scale in enumerate(state.scales):
             anchor = scale.anchor_frame
@@ -280,12 +310,14 @@ class WarpMemoryBase(BaseVideoMemory):
                 num_flows += computed
             warped = flow_warp(match_size(scale.memory, size), field)
             num_warps += 1
-            if updates[k]:
-                new = self.psi(warped, feat) if with_evidence else warped
-                scale.memory, scale.anchor_frame, scale.anchor_img = self._keep(new), frame_id, img
-                outputs.append(new)
+            if updates[k] and with_evidence:
+                new, feat_weight = self.psi_with_weight(warped, feat)
+                feat_weights.append(feat_weight)
             else:
-                outputs.append(warped)
+                new, feat_weight = warped, None
+            if updates[k]:
+                scale.memory, scale.anchor_frame, scale.anchor_img = self._keep(new), frame_id, img
+            outputs.append(new)
         step = None
         if state.last_img_frame == state.last_frame_id:  # the previous frame had an image
             step = fields.get(state.last_frame_id)
@@ -302,7 +334,9 @@ class WarpMemoryBase(BaseVideoMemory):
         state.last_img, state.last_img_frame = img, frame_id
         state.last_output = self._keep(out)
         state.anticipation = None
-        state.record('evidence' if with_evidence else 'warp_only', num_flows, num_warps)
+        current = sum(float(w) for w in feat_weights) / len(state.scales)
+        state.record('evidence' if with_evidence else 'warp_only', num_flows, num_warps,
+                     current_weight=current)
         return out
 
     def _anticipate(self, feat: Tensor, state: WarpMemoryState, ctx: FrameContext) -> Tensor:
@@ -325,5 +359,5 @@ class WarpMemoryBase(BaseVideoMemory):
             field, accel = extrapolation_step(field, accel)
             memory = flow_warp(memory, field)
         track.memory, track.flow_last, track.acceleration = self._keep(memory), field, accel
-        state.record('anticipate', flows=0, warps=steps)
+        state.record('anticipate', flows=0, warps=steps, current_weight=0.0)
         return memory

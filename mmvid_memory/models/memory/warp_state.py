@@ -62,6 +62,9 @@ class WarpMemoryState(MemoryState):
             anticipated.
         last_flows / last_warps (int): displacement fields computed and
             warps done at the last frame (seed 003's N_F and N_W).
+        last_current_weight (float): weight of the last frame's own features
+            in its output (1 at the first frame; 1/2 times the share of
+            memories updated with evidence for the mean aggregation).
     """
 
     def __init__(self, num_scales: int) -> None:
@@ -84,15 +87,20 @@ class WarpMemoryState(MemoryState):
         self.total_flows = 0
         self.total_warps = 0
         self.last_mode: Optional[str] = None
+        self.last_current_weight = float('nan')
+        # Training: this clip keeps the image evidence of every frame.
+        self.keeps_all_evidence = False
 
     @property
     def is_empty(self) -> bool:
         """No frame of the video has been read yet."""
         return self.scales[0].memory is None
 
-    def record(self, mode: str, flows: int, warps: int) -> None:
+    def record(self, mode: str, flows: int, warps: int,
+               current_weight: float = float('nan')) -> None:
         """Book-keeping after a frame."""
         self.last_mode = mode
+        self.last_current_weight = float(current_weight)
         self.last_flows, self.last_warps = flows, warps
         self.total_flows += flows
         self.total_warps += warps
@@ -120,12 +128,22 @@ class WarpMemoryState(MemoryState):
                 unique[(tensor.data_ptr(), tuple(tensor.shape))] = tensor
         return list(unique.values())
 
+    def memory_ages(self) -> List[int]:
+        """Frames since each memory was last updated, as of the last frame
+        read (0 for a memory updated there); empty before the first frame."""
+        if self.last_frame_id is None:
+            return []
+        return [int(self.last_frame_id) - int(s.anchor_frame) for s in self.scales
+                if s.anchor_frame is not None]
+
     def stats(self) -> Dict[str, float]:
         """``flows``/``warps`` at the last frame, their means per frame, the
-        number of stored memory maps and the bytes held (maps, images,
-        fields)."""
+        number of stored memory maps, the bytes held (maps, images,
+        fields), the weight of the frame's own features in its output
+        (``current_weight``) and the age of each memory (``age.k``)."""
         frames = max(self.num_frames, 1)
         maps = sum(s.memory is not None for s in self.scales)
+        ages = {f'age.{k}': float(age) for k, age in enumerate(self.memory_ages())}
         return {
             'flows': float(self.last_flows),
             'warps': float(self.last_warps),
@@ -133,4 +151,6 @@ class WarpMemoryState(MemoryState):
             'mean_warps': self.total_warps / frames,
             'memory_maps': float(maps),
             'memory_bytes': float(sum(t.numel() * t.element_size() for t in self._tensors())),
+            'current_weight': self.last_current_weight,
+            **ages,
         }

@@ -1,0 +1,166 @@
+"""The training protocol's levers: a frozen detector, log(lambda), clips that keep
+their evidence, down-sampled non-key frames in training."""
+import copy
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import TrackDataSample
+
+import mmvid_memory  # noqa: F401
+from mmvid_memory.models.detectors.memory_video_detector import resize_frame_input
+from mmvid_memory.models.memory import (ClockNetAggregator, ExternalMemoryAggregator, FrameContext,
+                                        MemNetWarper)
+
+from ._tiny_detectors import make_frame, tiny_faster_rcnn
+from .test_memnet import const_feats, ctx_for, run
+
+
+def clip_batch(model, num_frames=3, video_id=0, size=(64, 64)):
+    frames = [make_frame(video_id, t, num_frames, size=size) for t in range(num_frames)]
+    clip = TrackDataSample()
+    clip.video_data_samples = [copy.deepcopy(s) for _, s in frames]
+    return model.data_preprocessor(
+        dict(inputs=[torch.stack([img for img, _ in frames])], data_samples=[clip]), True)
+
+
+def total_loss(losses):
+    return sum(sum(v) if isinstance(v, list) else v for k, v in losses.items() if 'loss' in k)
+
+
+def ogem_video_detector(**kwargs):
+    torch.manual_seed(0)
+    return MODELS.build(dict(
+        type='MemoryVideoDetector', detector=tiny_faster_rcnn(), pixel_levels=[0],
+        pixel_memory=dict(type='ExternalMemoryAggregator', in_channels=16, score_thr=0.3,
+                          temperature_param='log'),
+        instance_memory=dict(type='ExternalMemoryAggregator', in_channels=16 * 7 * 7), **kwargs))
+
+
+def test_frozen_detector_trains_the_memory_alone():
+    model = ogem_video_detector(frozen_modules=['detector'])
+    model.train()
+    assert not model.detector.training and model.pixel_memory.training
+    assert not any(p.requires_grad for p in model.detector.parameters())
+    bn = model.detector.backbone.bn1
+    running = bn.running_mean.clone()
+    total_loss(model(**clip_batch(model), mode='loss')).backward()
+    # BatchNorm keeps the single-frame statistics, the detector gets no gradient.
+    assert torch.equal(bn.running_mean, running)
+    assert all(p.grad is None for p in model.detector.parameters())
+    for memory in (model.pixel_memory, model.instance_memory):
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in memory.parameters())
+
+
+def test_frozen_modules_names_are_checked():
+    with pytest.raises(AttributeError, match="frozen_modules 'detector.neckk'"):
+        ogem_video_detector(frozen_modules=['detector.neckk'])
+
+
+def test_log_temperature_is_lambda_through_exp():
+    memory = ExternalMemoryAggregator(in_channels=8, level='instance', num_heads=2,
+                                      embed_channels=4, temperature_param='log',
+                                      init_temperature=2.0)
+    assert not hasattr(memory, 'temperature')
+    assert memory.log_temperature.item() == pytest.approx(torch.log(torch.tensor(2.0)).item())
+    assert memory.attention_temperature().item() == pytest.approx(2.0)
+    state = memory.new_state()
+    state.replace(torch.randn(5, 8), frame_id=0)
+    out = memory.read(torch.randn(3, 8), state, ctx=FrameContext(frame_id=1))
+    out.sum().backward()
+    assert memory.log_temperature.grad is not None and memory.log_temperature.grad != 0
+    linear = ExternalMemoryAggregator(in_channels=8, num_heads=2, embed_channels=4,
+                                      init_temperature=2.0)
+    assert linear.attention_temperature() is linear.temperature
+    with pytest.raises(ValueError, match="'linear' or 'log'"):
+        ExternalMemoryAggregator(in_channels=8, num_heads=2, temperature_param='exp')
+    with pytest.raises(ValueError, match='init_temperature'):
+        ExternalMemoryAggregator(in_channels=8, num_heads=2, init_temperature=0.0)
+
+
+def test_log_temperature_gets_its_learning_rate_multiplier():
+    from mmengine.optim import build_optim_wrapper
+    model = ogem_video_detector(frozen_modules=['detector'])
+    wrapper = build_optim_wrapper(model, dict(
+        type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+        paramwise_cfg=dict(custom_keys={'log_temperature': dict(lr_mult=10.0, decay_mult=0.0)})))
+    lam = model.pixel_memory.log_temperature
+    group = next(g for g in wrapper.optimizer.param_groups if any(p is lam for p in g['params']))
+    assert group['lr'] == pytest.approx(1e-2) and group['weight_decay'] == 0
+
+
+@pytest.mark.parametrize('keep, expected_mode', [(1.0, 'evidence'), (0.0, 'warp_only')])
+def test_clips_that_keep_their_evidence(keep, expected_mode):
+    memory = MemNetWarper(flow_net=dict(type='HandShiftFlow'), evidence_drop_prob=1.0,
+                          evidence_keep_clip_prob=keep).train()
+    _, state = run(memory, const_feats([1, 3, 5]))
+    assert state.keeps_all_evidence == (keep == 1.0)
+    assert state.last_mode == expected_mode
+    with pytest.raises(ValueError, match='evidence_keep_clip_prob'):
+        MemNetWarper(flow_net=dict(type='HandShiftFlow'), evidence_keep_clip_prob=1.5)
+
+
+def test_keep_rate_over_clips():
+    memory = ClockNetAggregator(strides=(1, 2), flow_net=dict(type='HandShiftFlow'),
+                                evidence_drop_prob=1.0, evidence_keep_clip_prob=0.5).train()
+    torch.manual_seed(0)
+    kept = sum(run(memory, const_feats([1, 2]))[1].keeps_all_evidence for _ in range(400))
+    assert 0.4 < kept / 400 < 0.6
+    # Tests never drop evidence, whatever the clip draw said.
+    memory.eval()
+    assert run(memory, const_feats([1, 2, 3]))[1].last_mode == 'evidence'
+
+
+def test_warp_state_reports_current_weight_and_ages():
+    memory = ClockNetAggregator(strides=(1, 4), flow_net=dict(type='HandShiftFlow')).eval()
+    state = memory.new_state()
+    weights, ages = [], []
+    for t, feat in enumerate(const_feats([1, 2, 3, 4, 5, 6])):
+        memory.read(feat, state, ctx_for(t))
+        weights.append(state.last_current_weight)
+        ages.append(state.memory_ages())
+    # Frame 0 starts both memories (its own features only); the stride-1
+    # memory takes half of F_t on every later frame, the stride-4 one on frame 4.
+    assert weights == [1.0, 0.25, 0.25, 0.25, 0.5, 0.25]
+    assert ages == [[0, 0], [0, 1], [0, 2], [0, 3], [0, 0], [0, 1]]
+    stats = state.stats()
+    assert stats['current_weight'] == 0.25 and stats['age.1'] == 1.0
+
+
+def test_weighted_aggregation_reports_alpha_f():
+    memory = MemNetWarper(flow_net=dict(type='HandShiftFlow'), aggregation='weighted',
+                          in_channels=2).eval()
+    _, state = run(memory, const_feats([1, 3]))
+    assert state.last_current_weight == pytest.approx(0.5)  # zero-initialised scores
+
+
+def test_resize_frame_input_scales_the_ground_truth():
+    img, sample = make_frame(0, 0, 1, size=(64, 96))
+    batch = img[None].float()
+    resized, new = resize_frame_input(batch, sample, 0.5, with_gt=True)
+    assert resized.shape[-2:] == (32, 48)
+    torch.testing.assert_close(new.gt_instances.bboxes, sample.gt_instances.bboxes * 0.5)
+    assert new.metainfo['batch_input_shape'] == (32, 48)
+    _, untouched = resize_frame_input(batch, sample, 0.5)
+    torch.testing.assert_close(untouched.gt_instances.bboxes, sample.gt_instances.bboxes)
+
+
+def test_training_with_non_key_frames(monkeypatch):
+    model = ogem_video_detector(train_cfg=dict(non_key_prob=1.0, non_key_scale=0.5))
+    model.train()
+    seen = []
+    original = model._frame_loss
+
+    def spy(img, feats, sample, vstate, write, frame_id, is_key=True):
+        seen.append((tuple(img.shape[-2:]), is_key, tuple(feats[0].shape[-2:])))
+        return original(img, feats, sample, vstate, write, frame_id, is_key)
+
+    monkeypatch.setattr(model, '_frame_loss', spy)
+    losses = model(**clip_batch(model, num_frames=3, size=(128, 128)), mode='loss')
+    total_loss(losses).backward()
+    # The first frame is a full-size key frame; the others are half-size and
+    # read only (their features computed at that size).
+    assert seen[0] == ((128, 128), True, (32, 32))
+    assert seen[1:] == [((64, 64), False, (16, 16))] * 2
+    with pytest.raises(ValueError, match='non_key_scale'):
+        ogem_video_detector(train_cfg=dict(non_key_prob=0.5, non_key_scale=0.0))

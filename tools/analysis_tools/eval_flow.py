@@ -15,13 +15,11 @@ import argparse
 import json
 import os
 import os.path as osp
-import tempfile
 
-import torch
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
+from mmengine.config import DictAction
 
 import mmvid_memory  # noqa: F401
+from mmvid_memory.apis.flow_eval import flow_epe_of_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -37,41 +35,15 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def extract_flow_state(checkpoint: dict, prefix: str) -> dict:
-    """The ``flow_net.``-keyed state dict of the network under ``prefix``.
-
-    Raises:
-        KeyError: no key of the checkpoint starts with ``prefix`` (the message
-            lists the prefixes that exist).
-    """
-    state = checkpoint.get('state_dict', checkpoint)
-    picked = {'flow_net.' + k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    if not picked:
-        heads = sorted({k.rsplit('.', 2)[0] for k in state if 'flow' in k})[:8]
-        raise KeyError(f'no key starts with {prefix!r}; keys with "flow": {heads}')
-    return picked
-
-
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
-    state = extract_flow_state(checkpoint, args.prefix)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = osp.join(tmp, 'flow_net.pth')
-        torch.save(dict(state_dict=state), path)
-        cfg.load_from = path
-        cfg.work_dir = args.work_dir or osp.join(tmp, 'work')
-        from mmvid_memory.utils import prepare_cfg_for_launch
-        prepare_cfg_for_launch(cfg)
-        metrics = Runner.from_cfg(cfg).test()
+    metrics = flow_epe_of_checkpoint(args.config, args.checkpoint, args.prefix, args.work_dir,
+                                     args.cfg_options)
     print(json.dumps(metrics, indent=2))
     if args.metrics_out:
         os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
         with open(args.metrics_out, 'w') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+            json.dump(metrics, f, indent=2)
 
 
 if __name__ == '__main__':

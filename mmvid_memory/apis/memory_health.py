@@ -114,7 +114,9 @@ def point_figures(state: Any, frame_id: int) -> Tuple[Dict[str, float], Dict[str
             scalars['background_rows'] = float(state.num_background_rows)
             for key, value in state.last_write.items():
                 scalars[key] = float(value)
-            state.last_write = {}  # counted once
+            if state.last_similarity_ratios:
+                arrays['similarity_ratio'] = np.asarray(state.last_similarity_ratios)
+            state.last_write, state.last_similarity_ratios = {}, []  # counted once
     elif isinstance(state, WarpMemoryState):
         scalars['current_weight'] = float(state.last_current_weight)
         for k, age in enumerate(state.memory_ages()):
@@ -178,6 +180,9 @@ class HealthRecorder:
                                                          np.percentile(values, _PERCENTILES))}
                     if key == 'beta':
                         point['beta_below_0.75'] = float((values < 0.75).mean())
+                    if key == 'similarity_ratio':
+                        point['same_class_pairs'] = int(values.size)
+                        point['similar_pairs'] = int((values > 1).sum())
             held = self.objects_on_frames_with_gt.get(name)
             if held:
                 point['objects_on_frames_with_gt_mean'] = float(np.mean(held))

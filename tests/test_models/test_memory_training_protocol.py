@@ -164,3 +164,23 @@ def test_training_with_non_key_frames(monkeypatch):
     assert seen[1:] == [((64, 64), False, (16, 16))] * 2
     with pytest.raises(ValueError, match='non_key_scale'):
         ogem_video_detector(train_cfg=dict(non_key_prob=0.5, non_key_scale=0.0))
+
+
+def test_tied_qk_init_starts_from_feature_similarity():
+    torch.manual_seed(0)
+    tied = ExternalMemoryAggregator(in_channels=16, level='instance', num_heads=2,
+                                    embed_channels=8, tied_qk_init=True, init_temperature=30.0)
+    assert torch.equal(tied.w_q, tied.w_k) and tied.w_q.data_ptr() != tied.w_k.data_ptr()
+    untied = ExternalMemoryAggregator(in_channels=16, level='instance', num_heads=2,
+                                      embed_channels=8)
+    assert not torch.equal(untied.w_q, untied.w_k)
+    # Each stored row attends most to the input it was copied from, among
+    # others that are far from it: the similarity starts meaningful.
+    rows = torch.randn(5, 16)
+    inputs = torch.cat([torch.randn(20, 16), rows + 0.05 * torch.randn(5, 16)])
+    state = tied.new_state()
+    state.replace(rows, frame_id=0)
+    with torch.no_grad():
+        tied.read(inputs, state, FrameContext(frame_id=1))
+    attn = state.last_read.attn.mean(0)  # (5, 25)
+    assert attn.argmax(dim=1).tolist() == [20, 21, 22, 23, 24]

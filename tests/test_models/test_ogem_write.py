@@ -76,6 +76,9 @@ def test_decide_stores_new_replaces_worse_similar_and_keeps_better_similar():
     assert decision.similar[0] == [0] and decision.similar[1] == [1]
     assert decision.similar[3] == []  # below tau: not compared at all
     assert decision.delete == [0]
+    # D / 0.47 of each same-class pair compared, candidates in order.
+    expected = [1 / .47, 0, 0, .5 / .47, 0, 0, 0, .5 / .47, 0, 0]
+    assert decision.similarity_ratios == pytest.approx(expected)
 
 
 def test_decide_uses_n_p_over_n_when_it_exceeds_alpha():

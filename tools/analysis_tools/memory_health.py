@@ -93,7 +93,8 @@ def format_report(report: dict) -> str:
     keys = ('rows_mean', 'rows_read_mean', 'objects_mean', 'objects_on_frames_with_gt_mean',
             'background_rows_mean', 'entropy_mean', 'beta_mean_mean', 'theta_mean_mean',
             'beta_below_0.75', 'objects_written_total', 'objects_deleted_total',
-            'objects_evicted_total', 'rows_deleted_total', 'current_weight_mean',
+            'objects_evicted_total', 'rows_deleted_total', 'same_class_pairs', 'similar_pairs',
+            'current_weight_mean',
             'evidence_mean', 'age.0_mean', 'age.1_mean', 'age.2_mean')
     for part in ('test', 'train_clips'):
         if part not in report:
@@ -103,6 +104,11 @@ def format_report(report: dict) -> str:
             shown = ', '.join(f'{k.replace("_mean", "")} {figures[k]:.3g}' for k in keys
                               if figures.get(k) is not None)
             lines.append(f'    {point}: {shown}')
+            ratios = figures.get('similarity_ratio_percentiles')
+            if ratios:
+                lines.append(f'    {point}: Eq. 8 D / threshold of same-class pairs, '
+                             'percentiles ' + ', '.join(f'{p}: {v:.2f}'
+                                                        for p, v in ratios.items()))
     for point, result in report['engagement'].items():
         checks = ', '.join(f'{k} {c["value"]:.3g} ({c["bound"]}: {"ok" if c["ok"] else "NO"})'
                            for k, c in result['checks'].items())

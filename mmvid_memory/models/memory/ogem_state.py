@@ -240,6 +240,7 @@ class PixelMemoryState(_VersionedState):
         self.max_locations_seen = 0
         self.last_read = None
         self.last_write: Dict[str, int] = {}
+        self.last_similarity_ratios: List[float] = []
         self._changed()
 
     @property
@@ -296,11 +297,13 @@ class PixelMemoryState(_VersionedState):
                                          feat_hw=tuple(feat_hw), rows=rows.detach())
         self._changed()
 
-    def note_write(self, **counts: int) -> None:
+    def note_write(self, similarity_ratios: Optional[List[float]] = None, **counts: int) -> None:
         """What the last write did (objects written, deleted as similar
-        (Eq. 8), evicted by the cap, rows removed, background rows written),
-        for the health report."""
+        (Eq. 8), evicted by the cap, rows removed, background rows written)
+        and the D / threshold of the same-class pairs it compared, for the
+        health report."""
         self.last_write = {key: int(value) for key, value in counts.items()}
+        self.last_similarity_ratios = list(similarity_ratios or [])
 
     def note_written_map(self, num_locations: int) -> None:
         self.ref_locations = int(num_locations)

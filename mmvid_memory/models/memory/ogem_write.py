@@ -126,11 +126,15 @@ class WriteDecision(NamedTuple):
         delete (list[int]): indices of stored objects to delete, ascending.
         similar (list[list[int]]): per candidate, the stored objects found
             similar (same class, D above threshold).
+        similarity_ratios (list[float]): D / threshold of every pair of a
+            candidate above tau and a stored object of its class (> 1 is
+            similar), for the health report.
     """
 
     store: List[bool]
     delete: List[int]
     similar: List[List[int]]
+    similarity_ratios: List[float] = []
 
 
 def decide_object_writes(labels: Sequence[int], scores: Sequence[float],
@@ -162,7 +166,7 @@ def decide_object_writes(labels: Sequence[int], scores: Sequence[float],
                          f'{len(locations)} location sets')
     if stored and attn_mean is None:
         raise ValueError('decide_object_writes: stored objects need the read attention')
-    store, similar_all, delete = [], [], set()
+    store, similar_all, delete, ratios = [], [], set(), []
     for label, score, locs in zip(labels, scores, locations):
         similar = []
         if score > score_thr:
@@ -171,14 +175,16 @@ def decide_object_writes(labels: Sequence[int], scores: Sequence[float],
                     continue
                 num_rows_p = obj.rows.stop - obj.rows.start
                 dist = object_similarity(attn_mean, obj.rows, locs)
-                if dist > similarity_threshold(num_rows_p, num_locations, sim_thr):
+                threshold = similarity_threshold(num_rows_p, num_locations, sim_thr)
+                ratios.append(dist / threshold)
+                if dist > threshold:
                     similar.append(idx)
         keep = score > score_thr and all(score > stored[i].score for i in similar)
         if keep:
             delete.update(similar)
         store.append(keep)
         similar_all.append(similar)
-    return WriteDecision(store, sorted(delete), similar_all)
+    return WriteDecision(store, sorted(delete), similar_all, ratios)
 
 
 def objects_to_evict(labels: Sequence[int], frame_ids: Sequence[int], scores: Sequence[float],

@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook, save_runner_checkpoint_atomic
 from .cpu_ddp import CPUDistributedDataParallel
 
-__all__ = ['CPUDistributedDataParallel']
+__all__ = ['CPUDistributedDataParallel', 'AtomicCheckpointHook', 'save_runner_checkpoint_atomic']

@@ -21,7 +21,8 @@ from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+
+from ..utils.checkpoint import load_model_checkpoint
 
 Frame = Union[np.ndarray, str, Path]
 PipelineLike = Union[Compose, Callable[[dict], dict], Sequence[dict]]
@@ -109,15 +110,21 @@ def config_dataset_meta(cfg: Config) -> Dict[str, Any]:
 def init_detector(config: Union[str, Path, Config],
                   checkpoint: Optional[str] = None,
                   device: str = 'cpu',
-                  cfg_options: Optional[dict] = None) -> nn.Module:
+                  cfg_options: Optional[dict] = None,
+                  strict: Optional[bool] = None) -> nn.Module:
     """Build a detector (memory or plain mmdet) for inference.
 
     Args:
         config (str | Path | Config): config file or object; not modified.
-        checkpoint (str, optional): weights loaded with mmengine's
-            ``load_checkpoint`` (non-strict; missing keys are logged).
+        checkpoint (str, optional): weights, read safely (a published
+            checkpoint is checked against its hash suffix; see
+            :func:`mmvid_memory.utils.load_checkpoint_file`).
         device (str): e.g. 'cpu', 'cuda:0'.
         cfg_options (dict, optional): overrides merged into the config.
+        strict (bool, optional): refuse a checkpoint whose keys or shapes
+            differ from the model's (``CheckpointMismatchError`` naming them);
+            False loads what fits. Default: the config's ``strict_load``
+            (True when absent).
 
     Returns:
         nn.Module: the model in eval mode on ``device``, with ``cfg`` (the
@@ -139,7 +146,9 @@ def init_detector(config: Union[str, Path, Config],
 
     dataset_meta: Dict[str, Any] = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        if strict is None:
+            strict = bool(cfg.get('strict_load', True))
+        ckpt = load_model_checkpoint(model, checkpoint, strict=strict, map_location='cpu')
         ckpt_meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if 'dataset_meta' in ckpt_meta:
             dataset_meta = {k.lower(): v for k, v in ckpt_meta['dataset_meta'].items()}

@@ -119,6 +119,7 @@ def test_registered_and_used_by_every_config():
     for path in configs:
         cfg = Config.fromfile(path)
         assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook', path
+        assert cfg.runner_type == 'StrictLoadRunner', path
 
 
 def test_launch_swaps_a_plain_checkpoint_hook():

@@ -13,15 +13,16 @@ Examples::
 """
 import argparse
 import json
-import os
 import os.path as osp
 import tempfile
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import mmvid_memory  # noqa: F401
+from mmvid_memory.engine import StrictLoadRunner
+from mmvid_memory.utils.checkpoint import load_checkpoint_file
+from mmvid_memory.utils.metrics_json import json_safe, write_metrics_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,7 +58,7 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    checkpoint = torch.load(args.checkpoint, map_location='cpu', weights_only=False)
+    checkpoint = load_checkpoint_file(args.checkpoint, map_location='cpu')
     state = extract_flow_state(checkpoint, args.prefix)
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'flow_net.pth')
@@ -66,12 +67,10 @@ def main() -> None:
         cfg.work_dir = args.work_dir or osp.join(tmp, 'work')
         from mmvid_memory.utils import prepare_cfg_for_launch
         prepare_cfg_for_launch(cfg)
-        metrics = Runner.from_cfg(cfg).test()
-    print(json.dumps(metrics, indent=2))
+        metrics = StrictLoadRunner.from_cfg(cfg).test()
+    print(json.dumps(json_safe(metrics), indent=2))
     if args.metrics_out:
-        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
-        with open(args.metrics_out, 'w') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        write_metrics_json(metrics, args.metrics_out)  # NaN as null
 
 
 if __name__ == '__main__':

@@ -27,6 +27,7 @@ from mmdet.structures import DetDataSample, OptSampleList, SampleList
 from mmengine.config import Config, ConfigDict
 from torch import Tensor, nn
 
+from ...utils.cfg_keys import check_cfg_keys
 from ..memory.base import MemoryState
 from ..memory.flow_warp import flow_warp
 from .memory_video_detector import detector_heads_loss, detector_heads_predict
@@ -145,6 +146,7 @@ def detector_model_cfg(spec: dict, name: str) -> dict:
     if not isinstance(spec, dict) or ('config' in spec) == ('model' in spec):
         raise ValueError(f'fast + strong: `{name}` must be dict(config=PATH, checkpoint=PATH) or '
                          f'dict(model=dict(...)), got {spec!r}')
+    check_cfg_keys(spec, ('config', 'model', 'checkpoint'), f'fast + strong: `{name}`')
     if 'config' in spec:
         model = Config.fromfile(spec['config']).model
     else:

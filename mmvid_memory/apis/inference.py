@@ -241,6 +241,32 @@ def check_frame(frame: Any) -> None:
         raise ValueError(f'empty frame of shape {tuple(frame.shape)}')
 
 
+def _run_pipeline(pipeline: Callable[[dict], dict], results: dict, what: str) -> Any:
+    """Run a test pipeline step by step, so that a failure names the step and the frame.
+
+    An odd frame (e.g. 1 x 500 pixels, which a keep-ratio ``Resize`` rounds to
+    zero rows) otherwise surfaces as a bare OpenCV assertion.
+    """
+    steps = pipeline.transforms if isinstance(pipeline, Compose) else [pipeline]
+    for step in steps:
+        try:
+            results = step(results)
+        except Exception as err:
+            name = getattr(step, '__name__', type(step).__name__)
+            first = (str(err).strip().splitlines() or [type(err).__name__])[-1].strip()
+            hint = ''
+            shape = results.get('img_shape') or getattr(results.get('img'), 'shape', None)
+            if shape is not None and min(shape[:2]) > 0 and \
+                    max(shape[:2]) / min(shape[:2]) >= 20:
+                hint = (f'; its aspect ratio {shape[0]}:{shape[1]} is extreme (a resize may '
+                        'round a side to 0 pixels): crop or pad it first')
+            raise ValueError(f'{what}: the test pipeline step {name} failed '
+                             f'({type(err).__name__}: {first}){hint}') from err
+        if results is None:
+            return None
+    return results
+
+
 def pack_frame(pipeline: Callable[[dict], dict], frame: Frame, video_id: Hashable,
                frame_id: int, video_length: Optional[int] = None
                ) -> Tuple[torch.Tensor, DetDataSample]:
@@ -265,7 +291,9 @@ def pack_frame(pipeline: Callable[[dict], dict], frame: Frame, video_id: Hashabl
     else:
         results = dict(img_path=str(frame))
     results.update(img_id=int(frame_id), **video_meta)
-    packed = pipeline(results)
+    packed = _run_pipeline(pipeline, results, f'frame {frame_id} of video {video_id!r}'
+                           + (f' ({frame.shape[0]}x{frame.shape[1]} pixels)'
+                              if isinstance(frame, np.ndarray) else f' ({frame})'))
     if packed is None or 'inputs' not in packed or 'data_samples' not in packed:
         raise RuntimeError(f'the test pipeline returned no inputs/data_samples for frame '
                            f'{frame_id} of video {video_id!r} (does it end with a Pack step?)')

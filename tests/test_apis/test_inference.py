@@ -224,3 +224,9 @@ def test_stream_stats_stay_bounded_on_a_long_stream():
     with pytest.raises(ValueError, match='stats_window must be an int >= 0'):
         VideoStream(model, test_pipeline=_tiny_pack, stats_window=None)
 
+
+def test_thin_frame_is_a_clear_error(memory_model):
+    with open_stream(memory_model) as stream:
+        with pytest.raises(ValueError, match=r'frame 0 of video 0 \(1x500 pixels\): the test '
+                                             r'pipeline step Resize failed .*aspect ratio 1:500'):
+            stream.push(np.zeros((1, 500, 3), np.uint8))

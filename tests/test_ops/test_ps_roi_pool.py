@@ -443,3 +443,19 @@ def test_cuda_gradcheck_and_errors():
         compiled_op(input, bad_rois.cuda(), pooled, scale)
     empty = compiled_op(input, rois[:0].cuda(), pooled, scale)
     assert empty.shape == (0, input.size(1) // (pooled[0] * pooled[1]), *pooled)
+
+
+@pytest.mark.cuda
+@needs_cuda
+@needs_compiled
+@pytest.mark.parametrize('seed', [0, 2])
+def test_cuda_opcheck(seed):
+    """The CUDA kernels against their schema, fake and autograd registration."""
+    input, rois, pooled, scale = random_case(900 + seed, max_rois=4)
+    input, rois = input.cuda().requires_grad_(True), rois.cuda()
+    torch.library.opcheck(torch.ops.mmvid_memory.ps_roi_pool.default,
+                          (input, rois, *pooled, scale))
+    grad = torch.randn(rois.size(0), input.size(1) // (pooled[0] * pooled[1]), *pooled,
+                       dtype=torch.float64, device='cuda', requires_grad=True)
+    torch.library.opcheck(torch.ops.mmvid_memory.ps_roi_pool_backward.default,
+                          (grad, rois, *pooled, scale, *input.shape))

@@ -102,11 +102,13 @@ def runner_checkpoint_safe_globals() -> List[Union[object, Tuple[object, str]]]:
 
     For ``torch.serialization.safe_globals``: numpy's array and scalar
     reconstructors (under their numpy 1 and numpy 2 names), ``ndarray``,
-    ``dtype`` and the numeric dtype classes, and mmengine's ``HistoryBuffer``.
+    ``dtype`` and the numeric dtype classes, ``bytes`` (empty bytes) and
+    mmengine's ``HistoryBuffer``.
     Only safe after :class:`_DryRunUnpickler` has checked the file.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    safe: List[Union[object, Tuple[object, str]]] = [np.ndarray, np.dtype, HistoryBuffer]
+    # bytes: protocol 2 pickles empty bytes (an empty array's buffer) as bytes().
+    safe: List[Union[object, Tuple[object, str]]] = [np.ndarray, np.dtype, HistoryBuffer, bytes]
     safe += [(_multiarray._reconstruct, name) for name in _RECONSTRUCT_NAMES]
     safe += [(_multiarray.scalar, name) for name in _SCALAR_NAMES]
     safe += _numeric_dtype_classes()
@@ -252,6 +254,15 @@ def _fake_encode(text: Any = None, encoding: Any = 'utf-8', *args: Any) -> bytes
     return text.encode(encoding)
 
 
+def _fake_bytes(*args: Any) -> bytes:
+    """``builtins.bytes`` as protocol-2 pickles use it: ``bytes()`` for empty bytes (the
+    buffer of an empty array). Any argument could ask for a huge allocation."""
+    if args:
+        raise UnsafeCheckpointError(f'calls bytes with arguments {args[:1]!r}...; pickles only '
+                                    'call bytes() for empty bytes')
+    return b''
+
+
 class _FakeHistoryBuffer:
     """A checked stand-in for mmengine's ``HistoryBuffer`` (NEWOBJ + BUILD of its dict)."""
 
@@ -276,6 +287,7 @@ def _dry_run_globals() -> Dict[str, Any]:
         'numpy.dtype': _FakeDType,
         'numpy.ndarray': _FakeNDArrayClass,
         '_codecs.encode': _fake_encode,
+        'builtins.bytes': _fake_bytes,
         'mmengine.logging.history_buffer.HistoryBuffer': _FakeHistoryBuffer,
     }
     fakes.update({name: _FakeArray for name in _RECONSTRUCT_NAMES})

@@ -60,6 +60,8 @@ CHILD = textwrap.dedent(r'''
         'ndarray_over_buffer': Crafted((np.ndarray, ((4,), f8, bytes(8), 0))),
         'os_system': Crafted((os.system, ('touch ' + osp.join(out_dir, 'pwned'),))),
         'getattr': Crafted((getattr, (np.ndarray, 'tofile'))),
+        'bytes_bomb': Crafted((bytes, (10 ** 12, ))),
+        'datetime_dtype': np.datetime64('2020-01-01'),
     }
     for name, obj in cases.items():
         path = osp.join(out_dir, name + '.pth')
@@ -104,6 +106,8 @@ REFUSED = {
     'ndarray_over_buffer': 'calls numpy.ndarray(...) directly',
     'os_system': 'refers to posix.system',
     'getattr': 'refers to builtins.getattr',
+    'bytes_bomb': 'calls bytes with arguments (1000000000000,)',
+    'datetime_dtype': "numpy dtype 'M8'",
     'runner_resume': "numpy dtype 'V16'",
 }
 
@@ -135,6 +139,26 @@ def test_crafted_checkpoint_is_refused(crafted_results, case):
 def test_plain_torch_load_keeps_torch_defaults(crafted_results):
     row = crafted_results[0]['plain_torch_load']
     assert row['error'] == 'UnpicklingError', row
+
+
+def test_every_numeric_numpy_value_loads(tmp_path):
+    """What the allow-list admits round-trips: every numeric dtype, both byte orders,
+    0-d, empty and Fortran-ordered arrays, and scalars."""
+    import numpy as np
+    values = {}
+    for code in ('?', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', 'f2', 'f4', 'f8', 'c8',
+                 'c16', '>f8', '>i4'):
+        dtype = np.dtype(code)
+        values[code] = [np.arange(3).astype(dtype), dtype.type(1), np.array(5, dtype),
+                        np.zeros((0, 4), dtype), np.asfortranarray(np.ones((2, 3), dtype))]
+    path = str(tmp_path / 'numbers.pth')
+    torch.save(dict(meta=values, state_dict=dict(w=torch.ones(2))), path)
+    loaded = load_checkpoint_file(path)['meta']
+    for code, expected in values.items():
+        for got, want in zip(loaded[code], expected):
+            # (numpy's own pickling stores big-endian values natively.)
+            assert got.dtype.name == want.dtype.name and np.array_equal(got, want), code
+    assert loaded['f4'][4].flags['F_CONTIGUOUS']
 
 
 def _runner_checkpoint(tmp_path) -> str:

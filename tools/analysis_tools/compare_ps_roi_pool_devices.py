@@ -20,7 +20,6 @@ Examples::
     python tools/analysis_tools/compare_ps_roi_pool_devices.py --device cpu
 """
 import argparse
-import json
 import sys
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 

@@ -31,7 +31,9 @@ def save_runner_checkpoint_atomic(runner, out_dir: str, filename: str, *args: An
     try:
         # The class's method: an instance attribute may be our own wrapper
         # (see AtomicCheckpointHook._save_best_checkpoint).
-        type(runner).save_checkpoint(runner, out_dir, osp.basename(tmp), *args, **kwargs)
+        # Relative to out_dir: a filename_tmpl may name a sub-folder.
+        type(runner).save_checkpoint(runner, out_dir, osp.relpath(tmp, osp.abspath(out_dir)),
+                                     *args, **kwargs)
         if is_main_process():
             if not osp.isfile(tmp):
                 raise RuntimeError(f'saving {final}: the runner wrote no file')

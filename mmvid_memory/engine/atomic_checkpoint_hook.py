@@ -3,10 +3,10 @@ import os
 import os.path as osp
 from typing import Any, List, Optional
 
-from mmdet.registry import HOOKS
 from mmengine.dist import is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
+from mmengine.registry import HOOKS
 
 from ..utils.atomic import atomic_output, publish_temp, remove_stale_temps, temp_path_for
 
@@ -61,6 +61,8 @@ class _DeferredRemovals:
         return getattr(self._backend, name)
 
 
+# mmengine's root registry (mmdet's looks up its parent): found whatever the
+# runner's default scope.
 @HOOKS.register_module()
 class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` whose saves are atomic and never lose the last one.

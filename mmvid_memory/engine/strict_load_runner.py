@@ -2,14 +2,16 @@
 import contextlib
 from typing import Callable, Iterator, Union
 
-from mmdet.registry import RUNNERS
 from mmengine.model import is_model_wrapper
+from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_to_model
 
 from ..utils.checkpoint import check_state_dict_fits, revise_state_dict, state_dict_of
 
 
+# mmengine's root registry: tools build runners with mmengine.registry.RUNNERS
+# before any default scope is set, so mmdet's child registry would not be searched.
 @RUNNERS.register_module()
 class StrictLoadRunner(Runner):
     """``Runner`` that refuses a checkpoint whose weights do not fit the model

@@ -111,7 +111,9 @@ def half_then_fail(put):
 
 def test_registered_and_used_by_every_config():
     from mmdet.registry import HOOKS
+    from mmengine.registry import HOOKS as ROOT_HOOKS
     assert HOOKS.get('AtomicCheckpointHook') is AtomicCheckpointHook
+    assert ROOT_HOOKS.get('AtomicCheckpointHook') is AtomicCheckpointHook  # any scope
     from mmengine.config import Config
     configs = [c for c in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                if '_base_' not in c]

@@ -167,3 +167,8 @@ def test_tools_are_strict_unless_told(tool, argv):
     assert cfg.runner_type == 'StrictLoadRunner' and cfg.strict_load is True
     cfg = module.build_cfg(module.parse_args(argv + ['--allow-partial-load']))
     assert cfg.strict_load is False
+    # The tools build a config naming runner_type with mmengine's root registry.
+    from mmengine.registry import RUNNERS, DefaultScope
+    assert DefaultScope.get_current_instance().scope_name == 'mmdet'
+    with DefaultScope.overwrite_default_scope(None):
+        assert RUNNERS.get(cfg.runner_type) is StrictLoadRunner

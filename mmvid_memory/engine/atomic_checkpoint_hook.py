@@ -115,7 +115,8 @@ class AtomicCheckpointHook(CheckpointHook):
         self._remove(outdated, keep=self.last_ckpt)
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
-        if not self._atomic_here():
+        # Called after every validation; only with save_best does it save.
+        if not self.save_best or not self._atomic_here():
             return super()._save_best_checkpoint(runner, metrics)
         # mmengine removes the previous best before saving the new one and
         # saves in place: defer the removal and make the save atomic.
@@ -130,8 +131,9 @@ class AtomicCheckpointHook(CheckpointHook):
             self.file_backend = backend
             del runner.save_checkpoint  # the class's method again
         if is_main_process():
-            current = {self.best_ckpt_path, *getattr(self, 'best_ckpt_path_dict', {}).values(),
-                       self.last_ckpt}
+            # One key indicator keeps best_ckpt_path, several best_ckpt_path_dict.
+            current = {getattr(self, 'best_ckpt_path', None), self.last_ckpt,
+                       *getattr(self, 'best_ckpt_path_dict', {}).values()}
             self._remove([p for p in deferred.paths if p not in current])
 
     def _remove(self, paths: List[str], keep: Optional[str] = None) -> None:

@@ -66,11 +66,12 @@ class RisingScore(BaseMetric):
 _RUNNERS = itertools.count()
 
 
-def make_runner(work_dir, max_iters, resume, save_best=False):
+def make_runner(work_dir, max_iters, resume, save_best=False, validate=False):
     checkpoint = dict(type='AtomicCheckpointHook', interval=2, by_epoch=False, max_keep_ckpts=1)
     extra = {}
     if save_best:
         checkpoint.update(save_best='score', rule='greater')
+    if save_best or validate:
         extra = dict(val_dataloader=dict(dataset=ToyData(), sampler=dict(type='DefaultSampler',
                                                                          shuffle=False),
                                          batch_size=4, num_workers=0),
@@ -152,6 +153,13 @@ def test_failed_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     assert resumed.iter == 4
     assert last_checkpoint(work_dir) == osp.join(work_dir, 'iter_4.pth')
     assert not osp.exists(iter2)  # removed once the new one was whole
+
+
+def test_validation_without_save_best(tmp_path):
+    """The hook runs after every validation; without save_best it saves no best."""
+    make_runner(str(tmp_path), max_iters=4, resume=False, validate=True).train()
+    assert last_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_4.pth')
+    assert not glob.glob(str(tmp_path / 'best_*'))
 
 
 def test_failed_best_save_keeps_the_previous_best(tmp_path, monkeypatch):

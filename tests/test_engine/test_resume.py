@@ -1,4 +1,5 @@
 """Resume under torch's weights_only loading, with the checked, scoped allow-list."""
+import itertools
 import os.path as osp
 import pickle
 
@@ -43,6 +44,9 @@ class ToyData(Dataset):
         return dict(inputs=self.x[idx], data_samples=self.y[idx])
 
 
+_NAMES = itertools.count()
+
+
 def make_runner(work_dir, max_iters, resume):
     return Runner(
         model=ToyRegressor(),
@@ -56,7 +60,8 @@ def make_runner(work_dir, max_iters, resume):
                            logger=dict(type='LoggerHook', interval=1)),
         randomness=dict(seed=0),
         resume=resume,
-        experiment_name=f'resume_{max_iters}_{resume}')
+        # mmengine keeps one logger / visualizer per experiment name and process.
+        experiment_name=f'resume_{max_iters}_{resume}_{next(_NAMES)}')
 
 
 def test_resume_continues_training(tmp_path):

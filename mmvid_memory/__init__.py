@@ -7,10 +7,11 @@ config needs only::
 """
 from .version import __version__
 from .registry import register_config_package
-from .utils import setup_torch_load_allowlist
+from .utils import install_checkpoint_safety
 
-# Resume must work under torch>=2.6's weights_only loading; see utils/checkpoint.py.
-setup_torch_load_allowlist()
+# Local checkpoints load through the checked, weights-only loader (resume of
+# runner checkpoints included); see utils/checkpoint.py.
+install_checkpoint_safety()
 register_config_package()
 
 from . import ops  # noqa: E402,F401

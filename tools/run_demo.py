@@ -134,17 +134,14 @@ def shipped_matches_data(path: str, synthvid_root: str) -> bool:
         synthvid_root: The generated SynthVID folder the demo uses.
 
     Raises:
-        ValueError: The file does not match its hash suffix (corrupted).
+        ValueError: The file does not match its hash suffix (corrupted), or
+            is no safe checkpoint (``CheckpointError``).
     """
-    import torch
-
     from mmvid_memory.datasets.synthvid import read_synthvid_summary
-    from mmvid_memory.utils.checkpoint import setup_torch_load_allowlist
-    from mmvid_memory.utils.published import verify_published
+    from mmvid_memory.utils.checkpoint import load_checkpoint_file
     full_path = osp.join(ROOT, path)
-    verify_published(full_path)
-    setup_torch_load_allowlist()
-    meta = torch.load(full_path, map_location='cpu').get('meta', {})
+    # Checks the hash suffix too (a published name).
+    meta = load_checkpoint_file(full_path, map_location='cpu').get('meta', {})
     summary = read_synthvid_summary(synthvid_root)
     # The training split decides: more val videos leave the training videos as they are.
     key = 'train_hash' if 'synthvid_train_hash' in meta else 'params_hash'

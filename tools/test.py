@@ -4,6 +4,7 @@ Examples::
 
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --cfg-options test_dataloader.dataset.indices=20
+    python tools/test.py CONFIG CHECKPOINT --allow-partial-load   # load only what fits
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 """
 import argparse
@@ -12,15 +13,15 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 # Before any config is read: registers the components, the `mmvid_memory::`
 # config scope and the checkpoint allow-list, also for configs that forget
 # custom_imports.
 import mmvid_memory  # noqa: F401,E402
+from mmvid_memory.engine import StrictLoadRunner  # noqa: E402
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', nargs='?', default=None,
@@ -31,20 +32,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--metrics-out', type=str,
                         help='write the evaluation metrics to this JSON file')
     parser.add_argument(
+        '--allow-partial-load', action='store_true',
+        help='load only the checkpoint weights that fit the model (sets strict_load=False); '
+             'by default a checkpoint whose keys or shapes differ from the model is an error')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. model.test_cfg.rcnn.score_thr=0.01')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
 
 
-def main() -> None:
-    args = parse_args()
+def build_cfg(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -54,6 +58,14 @@ def main() -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    if args.allow_partial_load:
+        cfg.strict_load = False
+    return cfg
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = build_cfg(args)
     from mmvid_memory.utils import prepare_cfg_for_launch
     prepare_cfg_for_launch(cfg)
     if args.out is not None:
@@ -63,18 +75,17 @@ def main() -> None:
             cfg.test_evaluator, list) else [cfg.test_evaluator]
         cfg.test_evaluator.append(dict(type='DumpDetResults', out_file_path=args.out))
     if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
+        # Strict checkpoint loading also for configs that do not name it.
+        runner = StrictLoadRunner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
     metrics = runner.test()
     if args.metrics_out is not None:
         from mmengine.dist import is_main_process
         if is_main_process():
-            import json
-            os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
-            with open(args.metrics_out, 'w') as f:
-                json.dump({k: float(v) if isinstance(v, (int, float)) else str(v)
-                           for k, v in metrics.items()}, f, indent=2)
+            # NaN (e.g. the AP of a class without ground truth) is written as null.
+            from mmvid_memory.utils.metrics_json import write_metrics_json
+            write_metrics_json(metrics, args.metrics_out)
 
 
 if __name__ == '__main__':

@@ -13,15 +13,15 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 # Before any config is read: registers the components, the `mmvid_memory::`
 # config scope and the checkpoint allow-list, also for configs that forget
 # custom_imports.
 import mmvid_memory  # noqa: F401,E402
+from mmvid_memory.engine import StrictLoadRunner  # noqa: E402
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
@@ -32,13 +32,17 @@ def parse_args() -> argparse.Namespace:
         help='resume from the given checkpoint, or from the latest in the work dir when '
              'no path is given')
     parser.add_argument(
+        '--allow-partial-load', action='store_true',
+        help='--resume from a checkpoint whose weights do not all fit the model (sets '
+             'strict_load=False); by default a mismatch is an error')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. train_cfg.max_iters=10')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -60,6 +64,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise RuntimeError('--auto-scale-lr needs `auto_scale_lr.base_batch_size` in the config')
         cfg.auto_scale_lr.enable = True
+    if args.allow_partial_load:
+        cfg.strict_load = False
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -75,7 +81,8 @@ def main() -> None:
     from mmvid_memory.utils import prepare_cfg_for_launch
     prepare_cfg_for_launch(cfg)
     if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
+        # Strict resume also for configs that do not name the runner.
+        runner = StrictLoadRunner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
     runner.train()

@@ -7,7 +7,7 @@
 # the result through flow_net.init_cfg (prefix 'flow_net.').
 #   python tools/train.py configs/flownet/flownets-c8_1xb8-6k_synthvid-flow.py
 #   python tools/test.py configs/flownet/flownets-c8_1xb8-6k_synthvid-flow.py CKPT
-_base_ = ['mmdet::_base_/default_runtime.py']
+_base_ = ['../_base_/default_runtime.py']
 custom_imports = dict(imports=['mmvid_memory'], allow_failed_imports=False)
 
 detector_preprocessor = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
@@ -64,7 +64,7 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=1,
                     save_best='flow/epe', rule='less'))
 log_processor = dict(by_epoch=False)
 visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])

@@ -46,5 +46,5 @@ param_scheduler = [
          milestones=[max_iters * 2 // 3], gamma=0.1),
 ]
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=5000, max_keep_ckpts=3))
 auto_scale_lr = dict(enable=False, base_batch_size=4)

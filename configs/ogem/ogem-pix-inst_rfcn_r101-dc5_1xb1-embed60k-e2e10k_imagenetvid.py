@@ -22,4 +22,5 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.00005, momentum=0.9, weight_decay=0.0005))
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=e2e_iters, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=e2e_iters,
+                    max_keep_ckpts=1))

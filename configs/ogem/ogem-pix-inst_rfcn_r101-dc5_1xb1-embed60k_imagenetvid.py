@@ -41,4 +41,4 @@ optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'detector.': dict(lr_mult=0.0, decay_mult=0.0)}))
 param_scheduler = []  # constant lr
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=2))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=10000, max_keep_ckpts=2))

@@ -6,7 +6,7 @@
 # Seed 000 states one image per batch; with more GPUs use --auto-scale-lr
 # (linear scaling from a batch of 1) or keep lr and shorten the schedule.
 _base_ = [
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/models/rfcn_r50-dc5.py',
     '../_base_/datasets/imagenet_vid_fgfa_style.py',
 ]
@@ -33,7 +33,7 @@ param_scheduler = [
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=100),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=20000, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=20000, max_keep_ckpts=3))
 log_processor = dict(by_epoch=False)
 
 auto_scale_lr = dict(enable=False, base_batch_size=1)

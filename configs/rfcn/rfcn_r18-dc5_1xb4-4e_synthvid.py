@@ -2,7 +2,7 @@
 # memory detectors on SynthVID are compared with. Trains on 2 CPU cores in
 # minutes. AdamW, because SGD from scratch needs many more iterations.
 _base_ = [
-    'mmdet::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
     '../_base_/models/rfcn_r18-dc5_synthvid.py',
     '../_base_/datasets/synthvid.py',
 ]
@@ -29,6 +29,6 @@ param_scheduler = [
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1))
 
 auto_scale_lr = dict(enable=False, base_batch_size=4)

@@ -44,13 +44,13 @@ def flow_epe_of_checkpoint(flow_config: str, checkpoint: str, prefix: str = 'flo
     Returns:
         dict: the metrics (``flow/epe``, ``flow/zero_epe``, ...).
     """
-    from mmengine.runner import Runner
-
+    from ..engine import StrictLoadRunner
     from ..utils import prepare_cfg_for_launch
+    from ..utils.checkpoint import load_checkpoint_file
     cfg = Config.fromfile(flow_config)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    loaded = torch.load(checkpoint, map_location='cpu', weights_only=False)
+    loaded = load_checkpoint_file(checkpoint, map_location='cpu')
     state = extract_flow_state(loaded, prefix)
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'flow_net.pth')
@@ -58,5 +58,5 @@ def flow_epe_of_checkpoint(flow_config: str, checkpoint: str, prefix: str = 'flo
         cfg.load_from = path
         cfg.work_dir = work_dir or osp.join(tmp, 'work')
         prepare_cfg_for_launch(cfg)
-        metrics = Runner.from_cfg(cfg).test()
+        metrics = StrictLoadRunner.from_cfg(cfg).test()
     return {k: float(v) for k, v in metrics.items()}

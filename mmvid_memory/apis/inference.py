@@ -8,8 +8,11 @@ works too: its stream detects each frame alone.
 import copy
 import os.path as osp
 import warnings
+from collections import deque
+from numbers import Integral
 from pathlib import Path
-from typing import Any, Callable, Dict, Hashable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Deque, Dict, Hashable, Iterable, List, Optional, Sequence,
+                    Tuple, Union)
 
 import numpy as np
 import torch
@@ -21,7 +24,8 @@ from mmdet.utils import get_test_pipeline_cfg
 from mmengine.config import Config
 from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
+
+from ..utils.checkpoint import load_model_checkpoint
 
 Frame = Union[np.ndarray, str, Path]
 PipelineLike = Union[Compose, Callable[[dict], dict], Sequence[dict]]
@@ -30,6 +34,9 @@ PipelineLike = Union[Compose, Callable[[dict], dict], Sequence[dict]]
 _ANNOTATION_LOADERS = ('LoadAnnotations', 'LoadTrackAnnotations', 'LoadPanopticAnnotations',
                        'LoadProposals')
 _FILE_LOADERS = ('LoadImageFromFile', )
+#: Frames whose rows ``VideoStream.stats`` keeps by default (about a minute
+#: of 30-fps video, some hundred kB).
+DEFAULT_STATS_WINDOW = 2048
 
 
 def _short_type(step: dict) -> str:
@@ -109,15 +116,21 @@ def config_dataset_meta(cfg: Config) -> Dict[str, Any]:
 def init_detector(config: Union[str, Path, Config],
                   checkpoint: Optional[str] = None,
                   device: str = 'cpu',
-                  cfg_options: Optional[dict] = None) -> nn.Module:
+                  cfg_options: Optional[dict] = None,
+                  strict: Optional[bool] = None) -> nn.Module:
     """Build a detector (memory or plain mmdet) for inference.
 
     Args:
         config (str | Path | Config): config file or object; not modified.
-        checkpoint (str, optional): weights loaded with mmengine's
-            ``load_checkpoint`` (non-strict; missing keys are logged).
+        checkpoint (str, optional): weights, read safely (a published
+            checkpoint is checked against its hash suffix; see
+            :func:`mmvid_memory.utils.load_checkpoint_file`).
         device (str): e.g. 'cpu', 'cuda:0'.
         cfg_options (dict, optional): overrides merged into the config.
+        strict (bool, optional): refuse a checkpoint whose keys or shapes
+            differ from the model's (``CheckpointMismatchError`` naming them);
+            False loads what fits. Default: the config's ``strict_load``
+            (True when absent).
 
     Returns:
         nn.Module: the model in eval mode on ``device``, with ``cfg`` (the
@@ -139,7 +152,9 @@ def init_detector(config: Union[str, Path, Config],
 
     dataset_meta: Dict[str, Any] = {}
     if checkpoint is not None:
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        if strict is None:
+            strict = bool(cfg.get('strict_load', True))
+        ckpt = load_model_checkpoint(model, checkpoint, strict=strict, map_location='cpu')
         ckpt_meta = ckpt.get('meta', {}) if isinstance(ckpt, dict) else {}
         if 'dataset_meta' in ckpt_meta:
             dataset_meta = {k.lower(): v for k, v in ckpt_meta['dataset_meta'].items()}
@@ -226,6 +241,32 @@ def check_frame(frame: Any) -> None:
         raise ValueError(f'empty frame of shape {tuple(frame.shape)}')
 
 
+def _run_pipeline(pipeline: Callable[[dict], dict], results: dict, what: str) -> Any:
+    """Run a test pipeline step by step, so that a failure names the step and the frame.
+
+    An odd frame (e.g. 1 x 500 pixels, which a keep-ratio ``Resize`` rounds to
+    zero rows) otherwise surfaces as a bare OpenCV assertion.
+    """
+    steps = pipeline.transforms if isinstance(pipeline, Compose) else [pipeline]
+    for step in steps:
+        try:
+            results = step(results)
+        except Exception as err:
+            name = getattr(step, '__name__', type(step).__name__)
+            first = (str(err).strip().splitlines() or [type(err).__name__])[-1].strip()
+            hint = ''
+            shape = results.get('img_shape') or getattr(results.get('img'), 'shape', None)
+            if shape is not None and min(shape[:2]) > 0 and \
+                    max(shape[:2]) / min(shape[:2]) >= 20:
+                hint = (f'; its aspect ratio {shape[0]}:{shape[1]} is extreme (a resize may '
+                        'round a side to 0 pixels): crop or pad it first')
+            raise ValueError(f'{what}: the test pipeline step {name} failed '
+                             f'({type(err).__name__}: {first}){hint}') from err
+        if results is None:
+            return None
+    return results
+
+
 def pack_frame(pipeline: Callable[[dict], dict], frame: Frame, video_id: Hashable,
                frame_id: int, video_length: Optional[int] = None
                ) -> Tuple[torch.Tensor, DetDataSample]:
@@ -250,7 +291,9 @@ def pack_frame(pipeline: Callable[[dict], dict], frame: Frame, video_id: Hashabl
     else:
         results = dict(img_path=str(frame))
     results.update(img_id=int(frame_id), **video_meta)
-    packed = pipeline(results)
+    packed = _run_pipeline(pipeline, results, f'frame {frame_id} of video {video_id!r}'
+                           + (f' ({frame.shape[0]}x{frame.shape[1]} pixels)'
+                              if isinstance(frame, np.ndarray) else f' ({frame})'))
     if packed is None or 'inputs' not in packed or 'data_samples' not in packed:
         raise RuntimeError(f'the test pipeline returned no inputs/data_samples for frame '
                            f'{frame_id} of video {video_id!r} (does it end with a Pack step?)')
@@ -299,13 +342,20 @@ class VideoStream:
             pushed). Default: the config's test pipeline without annotation
             loading, with the loader picked per frame (array or path).
         video_id: the video's id (goes into each frame's metainfo).
+        stats_window (int): how many of the latest frames :attr:`stats`
+            keeps (a stream may run for days: its record must not grow with
+            it); :attr:`summary` aggregates over all frames.
     """
 
     def __init__(self, model: nn.Module, test_pipeline: Optional[PipelineLike] = None,
-                 video_id: Hashable = 0) -> None:
+                 video_id: Hashable = 0, stats_window: int = DEFAULT_STATS_WINDOW) -> None:
         if test_pipeline is None and getattr(model, 'cfg', None) is None:
             raise ValueError('the model has no .cfg to build the test pipeline from: build it '
                              'with init_detector() or pass test_pipeline=')
+        if isinstance(stats_window, bool) or not isinstance(stats_window, Integral) or \
+                stats_window < 0:
+            raise ValueError(f'stats_window must be an int >= 0 (frames kept in '
+                             f'VideoStream.stats), got {stats_window!r}')
         if model.training:
             warnings.warn('VideoStream: the model is in training mode; call model.eval() for '
                           'inference (BatchNorm, dropout)')
@@ -315,7 +365,12 @@ class VideoStream:
         self._pipelines: Dict[str, Callable[[dict], dict]] = {}
         self._vstate = model.new_video_state(video_id) if is_memory_detector(model) else None
         self._next_frame_id = 0
-        self._stats: List[Dict[str, Any]] = []
+        self._last_frame_id: Optional[int] = None
+        # The latest rows only, plus running aggregates over the whole stream.
+        self._stats: Deque[Dict[str, Any]] = deque(maxlen=int(stats_window))
+        self._num_frames = 0
+        self._num_key_frames = 0
+        self._peak_memory_stats: Dict[str, float] = {}
         self._closed = False
 
     def _pipeline_for(self, frame: Frame) -> Callable[[dict], dict]:
@@ -333,13 +388,44 @@ class VideoStream:
     @property
     def num_frames(self) -> int:
         """Frames pushed so far."""
-        return len(self._stats)
+        return self._num_frames
+
+    @property
+    def stats_window(self) -> int:
+        """How many of the latest frames :attr:`stats` keeps."""
+        return int(self._stats.maxlen or 0)
 
     @property
     def stats(self) -> List[Dict[str, Any]]:
-        """Per pushed frame: ``frame_id``, ``is_key_frame`` and the memory rows
-        (``memory_stats`` of every memory point, e.g. ``pixel.0.rows``)."""
+        """Per frame, for the latest ``stats_window`` frames pushed (oldest
+        first): ``frame_id``, ``is_key_frame`` and the memory rows
+        (``memory_stats`` of every memory point, e.g. ``pixel.0.rows``).
+        A copy: at most ``stats_window`` rows, whatever the stream's length."""
         return [dict(row, memory_stats=dict(row['memory_stats'])) for row in self._stats]
+
+    @property
+    def summary(self) -> Dict[str, Any]:
+        """Aggregates over every frame pushed, in constant space:
+        ``frames``, ``key_frames``, ``last_frame_id`` (None before the first
+        frame) and ``peak_memory_stats`` (the largest value of each
+        ``memory_stats`` entry seen)."""
+        return dict(frames=self._num_frames, key_frames=self._num_key_frames,
+                    last_frame_id=self._last_frame_id,
+                    peak_memory_stats=dict(self._peak_memory_stats))
+
+    def _record(self, frame_id: int, result: DetDataSample) -> None:
+        is_key = bool(result.metainfo.get('is_key_frame', True))
+        memory_stats = dict(result.metainfo.get('memory_stats', {}))
+        self._num_frames += 1
+        self._num_key_frames += is_key
+        self._last_frame_id = frame_id
+        for name, value in memory_stats.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                previous = self._peak_memory_stats.get(name)
+                self._peak_memory_stats[name] = value if previous is None else max(previous,
+                                                                                   value)
+        self._stats.append(dict(frame_id=frame_id, is_key_frame=is_key,
+                                memory_stats=memory_stats))
 
     def push(self, frame: Frame, frame_id: Optional[int] = None) -> DetDataSample:
         """Detect objects in the next frame of the video.
@@ -359,15 +445,13 @@ class VideoStream:
                                f'{self.num_frames} frames); open a new stream to go on')
         if frame_id is None:
             frame_id = self._next_frame_id
-        elif self._stats and frame_id <= self._stats[-1]['frame_id']:
+        elif self._last_frame_id is not None and frame_id <= self._last_frame_id:
             raise ValueError(f'video {self.video_id!r}: frame_id {frame_id} pushed after frame '
-                             f"{self._stats[-1]['frame_id']}; frame ids must increase")
+                             f'{self._last_frame_id}; frame ids must increase')
         inputs, sample = pack_frame(self._pipeline_for(frame), frame, self.video_id, frame_id)
         result = predict_packed(self.model, inputs, sample, self._vstate)
         self._next_frame_id = frame_id + 1
-        self._stats.append(dict(frame_id=frame_id,
-                                is_key_frame=bool(result.metainfo.get('is_key_frame', True)),
-                                memory_stats=dict(result.metainfo.get('memory_stats', {}))))
+        self._record(frame_id, result)
         return result
 
     def close(self) -> None:
@@ -391,9 +475,11 @@ class VideoStream:
 
 
 def open_stream(model: nn.Module, video_id: Hashable = 0,
-                test_pipeline: Optional[PipelineLike] = None) -> VideoStream:
+                test_pipeline: Optional[PipelineLike] = None,
+                stats_window: int = DEFAULT_STATS_WINDOW) -> VideoStream:
     """A new :class:`VideoStream` of ``model`` for the video ``video_id``."""
-    return VideoStream(model, test_pipeline=test_pipeline, video_id=video_id)
+    return VideoStream(model, test_pipeline=test_pipeline, video_id=video_id,
+                       stats_window=stats_window)
 
 
 def inference_video(model: nn.Module, source: Union[str, Path, Iterable[Frame]],

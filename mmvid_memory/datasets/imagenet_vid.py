@@ -221,6 +221,17 @@ class ImageNetVIDDataset(BaseVideoDataset):
             positions.append(kept)
         self._item_positions = (np.concatenate(positions) if positions
                                 else np.zeros(0, dtype=np.int64))
+        if len(self._item_positions) == 0:
+            # A training set without items fails much later, in the sampler
+            # (mmengine's DefaultSampler divides by the dataset's length).
+            boxes = sum(len(frame['instances']) for frame in self.data_list)
+            reason = ('filter_empty_gt=True removed every frame' if filter_empty and num_frames
+                      else f'min_size={min_size} removed every frame' if num_frames
+                      else 'the file lists no frame')
+            raise ValueError(f'{self.ann_file}: no training items: {num_frames} frames in '
+                             f'{len(self._video_ids)} videos with {boxes} annotated boxes, '
+                             f'and {reason}. A training set needs annotated frames (is this '
+                             'the right annotation file?)')
         print_log(f'{self.ann_file}: {len(self._item_positions)} key frames of {num_frames} '
                   f'frames in {len(self._video_ids)} videos', logger='current')
         return self.data_list

@@ -57,7 +57,12 @@ def compiled_ps_roi_pool_available() -> bool:
 
 def _pair(output_size: OutputSize) -> Tuple[int, int]:
     """``output_size`` as ``(kh, kw)``; both must be positive ints."""
-    size = (output_size, output_size) if isinstance(output_size, Integral) else tuple(output_size)
+    if isinstance(output_size, Integral):
+        size = (output_size, output_size)
+    elif isinstance(output_size, (tuple, list, torch.Size)):
+        size = tuple(output_size)
+    else:  # e.g. 2.5: bins cannot be fractional, and tuple() of it would be a bare TypeError
+        size = ()
     if (len(size) != 2 or not all(isinstance(s, Integral) and not isinstance(s, bool) for s in size)
             or min(size) <= 0):
         raise ValueError(f'ps_roi_pool: output_size must be a positive int or a pair (kh, kw) of '

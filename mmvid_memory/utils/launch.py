@@ -71,13 +71,37 @@ def init_cpu_process_group(dist_cfg: dict) -> None:
                             world_size=int(os.environ['WORLD_SIZE']), timeout=timeout)
 
 
+#: ``default_hooks.checkpoint.type`` values that mean mmengine's own hook.
+_PLAIN_CHECKPOINT_HOOKS = ('CheckpointHook', 'mmengine.CheckpointHook', 'mmdet.CheckpointHook')
+
+
+def use_atomic_checkpoint_hook(cfg: Config) -> bool:
+    """Replace mmengine's ``CheckpointHook`` by ``AtomicCheckpointHook`` (same
+    arguments), so that configs written without this package's runtime base
+    cannot lose their last checkpoint to a crash during a save.
+
+    Returns:
+        bool: Whether the hook was replaced.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if not isinstance(hook, dict):
+        return False
+    from mmengine.hooks import CheckpointHook
+    if hook.get('type') in _PLAIN_CHECKPOINT_HOOKS or hook.get('type') is CheckpointHook:
+        hook['type'] = 'AtomicCheckpointHook'
+        return True
+    return False
+
+
 def prepare_cfg_for_launch(cfg: Config) -> None:
     """Pick the distributed backend for the machine and make the data exist.
 
     NCCL needs GPUs: on a CPU-only machine a ``pytorch`` launch uses gloo, its
     process group is started here, and the model is wrapped by
-    ``CPUDistributedDataParallel``.
+    ``CPUDistributedDataParallel``. A plain ``CheckpointHook`` becomes the
+    atomic one (:func:`use_atomic_checkpoint_hook`).
     """
+    use_atomic_checkpoint_hook(cfg)
     generate_missing_synthvid(cfg)
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return

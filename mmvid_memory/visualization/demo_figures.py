@@ -85,7 +85,9 @@ def run_model(row: Dict[str, Any], video: ValVideo, device: str = 'cpu'
     check_model_files(row)
     model = init_detector(row['config'], row['checkpoint'], device=device)
     results = []
-    with torch.no_grad(), open_stream(model, video_id=video.video_id) as stream:
+    # The whole (short) video's rows: the memory-size figure plots every frame.
+    stream = open_stream(model, video_id=video.video_id, stats_window=len(video.img_paths))
+    with torch.no_grad(), stream:
         for path, frame_id in zip(video.img_paths, video.frame_ids):
             bboxes, scores, labels = as_boxes(stream.push(path, frame_id=frame_id), row['name'])
             results.append(dict(bboxes=bboxes, scores=scores, labels=labels))

@@ -175,3 +175,28 @@ def test_bad_specs_raise_clear_errors():
     with pytest.raises(ValueError, match='interval'):
         MODELS.build(dict(type='FastStrongDetector', fast=dict(model=fast_cfg()),
                           strong=dict(model=strong_cfg()), interval=0))
+
+
+def test_part_checkpoints_must_fit(tmp_path):
+    """mmengine's Pretrained initialiser loads what fits and says nothing; a strong
+    checkpoint of another model left the strong detector at random weights."""
+    from mmengine.config import ConfigDict
+
+    from mmvid_memory.utils import CheckpointMismatchError
+    strong = MODELS.build(strong_cfg())
+    good = str(tmp_path / 'strong.pth')
+    torch.save(dict(state_dict=strong.state_dict()), good)
+    fast_only = str(tmp_path / 'fast.pth')
+    torch.save(dict(state_dict=MODELS.build(ConfigDict(fast_cfg())).state_dict()), fast_only)
+
+    def build_with(path, **extra):
+        return MODELS.build(dict(type='FastStrongDetector', fast=dict(model=fast_cfg()),
+                                 strong=dict(model=strong_cfg(), checkpoint=path, **extra)))
+
+    model = build_with(good)
+    model.init_weights()
+    for key, value in strong.state_dict().items():
+        torch.testing.assert_close(model.strong.state_dict()[key], value)
+    with pytest.raises(CheckpointMismatchError, match=r"fast.pth \(fast \+ strong `strong`"):
+        build_with(fast_only).init_weights()
+    build_with(fast_only, strict=False).init_weights()  # the explicit opt-out

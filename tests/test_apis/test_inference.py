@@ -179,3 +179,54 @@ def test_speed_mode_key_frames_in_stats(model_dir):
             result = stream.push(frame)
             assert result.pred_instances.bboxes[:, 2:].max() <= 64 + 1e-3
         assert [row['is_key_frame'] for row in stream.stats] == [True, False, True, False]
+
+
+class _CountingDetector(torch.nn.Module):
+    """Stands for a memory detector: reports a memory size that cycles per frame."""
+
+    def data_preprocessor(self, data, training=False):
+        return dict(inputs=data['inputs'][0][None], data_samples=data['data_samples'])
+
+    def new_video_state(self, video_id=0):
+        return type('State', (), dict(reset=lambda self: None))()
+
+    def predict_frame(self, img, sample, vstate):
+        frame_id = sample.metainfo['frame_id']
+        sample.set_metainfo(dict(memory_stats={'pixel.0.rows': float(frame_id % 7)},
+                                 is_key_frame=frame_id % 2 == 0))
+        return sample
+
+
+def _tiny_pack(results):
+    from mmdet.structures import DetDataSample
+    return dict(inputs=torch.zeros(3, 2, 2, dtype=torch.uint8), data_samples=DetDataSample())
+
+
+def test_stream_stats_stay_bounded_on_a_long_stream():
+    """A camera streams for days: the per-frame record must not grow with it."""
+    import pickle
+    model = _CountingDetector().eval()
+    frame = np.zeros((2, 2, 3), np.uint8)
+    sizes = {}
+    with VideoStream(model, test_pipeline=_tiny_pack, stats_window=50) as stream:
+        for n in range(1, 2001):
+            stream.push(frame)
+            if n in (1000, 2000):
+                sizes[n] = len(pickle.dumps(stream.__dict__['_stats']))
+        stats = stream.stats
+        summary = stream.summary
+    assert sizes[2000] == sizes[1000]  # an unbounded list grew with every frame
+    assert len(stats) == 50 and [row['frame_id'] for row in stats] == list(range(1950, 2000))
+    assert stream.num_frames == 2000
+    assert summary == dict(frames=2000, key_frames=1000, last_frame_id=1999,
+                           peak_memory_stats={'pixel.0.rows': 6.0})
+    stats[0]['memory_stats']['pixel.0.rows'] = -1.0  # a copy: the stream keeps its own
+    with pytest.raises(ValueError, match='stats_window must be an int >= 0'):
+        VideoStream(model, test_pipeline=_tiny_pack, stats_window=None)
+
+
+def test_thin_frame_is_a_clear_error(memory_model):
+    with open_stream(memory_model) as stream:
+        with pytest.raises(ValueError, match=r'frame 0 of video 0 \(1x500 pixels\): the test '
+                                             r'pipeline step Resize failed .*aspect ratio 1:500'):
+            stream.push(np.zeros((1, 500, 3), np.uint8))

@@ -3,6 +3,10 @@ import importlib.util
 import json
 import os
 import os.path as osp
+import signal
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -227,10 +231,77 @@ def test_json_write_is_atomic(tmp_path):
     """A dump that fails half-way leaves the old file as it was and no temporary file."""
     path = tmp_path / 'ann.json'
     write_json_atomic({'images': [1, 2]}, str(path))
-    with pytest.raises(TypeError):  # json.dump has written '{"images":[1,2],"bad":' by then
+    with pytest.raises(TypeError):  # not serialisable
         write_json_atomic({'images': [1, 2, 3], 'bad': object()}, str(path))
     assert json.loads(path.read_text()) == {'images': [1, 2]}
     assert os.listdir(tmp_path) == ['ann.json']
+
+
+@pytest.mark.parametrize('text', ['nan', 'NaN', 'inf', '-inf'])
+def test_non_finite_coordinates_name_the_file(ilsvrc, tmp_path, text):
+    bad = osp.join(ilsvrc, 'Annotations', 'VID', 'train', TRAIN_B, '000001.xml')
+    _write(bad, _xml([(0, ZEBRA, (text, 5, 26, 15), 0, 0)]))
+    with pytest.raises(InvalidAnnotationError, match=f'not a finite number: {text!r}') as info:
+        convert_imagenet_vid(ilsvrc, str(tmp_path / 'out'), splits=['vid_train'], progress=False)
+    assert info.value.path == bad
+    report = convert_imagenet_vid(ilsvrc, str(tmp_path / 'out'), splits=['vid_train'],
+                                  skip_invalid=True, progress=False)['vid_train']
+    assert [path for path, _ in report.skipped] == [bad]
+    assert 'NaN' not in (tmp_path / 'out' / 'imagenet_vid_train.json').read_text()
+
+
+def test_json_refuses_nan():
+    """NaN is not JSON: the writer refuses it rather than writing a bare NaN token."""
+    with pytest.raises(ValueError, match='not JSON compliant'):
+        write_json_atomic({'bbox': [float('nan'), 0, 1, 1]}, '/nonexistent/never-written.json')
+
+
+def test_boxes_outside_the_image_are_dropped_and_counted(ilsvrc, tmp_path):
+    outside = osp.join(ilsvrc, 'Annotations', 'VID', 'train', TRAIN_B, '000001.xml')
+    # The 64x48 frame: one box wholly to the right, one wholly below, one inside.
+    _write(outside, _xml([(0, ZEBRA, (70, 5, 90, 15), 0, 0), (1, ZEBRA, (5, 48, 25, 60), 0, 0),
+                          (2, CAR, (6, 5, 26, 15), 0, 0)]))
+    det = osp.join(ilsvrc, 'Annotations', 'DET', 'train', DET_2013 + '.xml')
+    _write(det, _xml([(None, AIRPLANE, (-30, 10, -10, 20), 0, 0),
+                      (None, AIRPLANE, (10, 10, 30, 20), 0, 0)], with_track=False))
+    out = tmp_path / 'out'
+    reports = convert_imagenet_vid(ilsvrc, str(out), splits=['vid_train', 'det'],
+                                   progress=False)
+    assert reports['vid_train'].outside_boxes == {outside: 2}
+    assert reports['det'].outside_boxes == {det: 1}
+    summary = reports['vid_train'].summary()
+    assert 'dropped 2 box(es) wholly outside their image' in summary and outside in summary
+    for name in ('imagenet_vid_train.json', 'imagenet_det_30cls.json'):
+        annotations = _load(out / name)['annotations']
+        assert all(ann['area'] > 0 for ann in annotations)
+    train = _load(out / 'imagenet_vid_train.json')
+    assert len(train['annotations']) == 3 + 1 + 1  # train A's 3, B's frame 0 and the inside box
+
+
+KILLED_WRITER = textwrap.dedent('''
+    import os, signal, sys
+    from mmvid_memory.datasets.converters import write_json_atomic
+
+    def die(fd):  # the data are in the temporary file; the rename never comes
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    os.fsync = die
+    write_json_atomic({'images': list(range(1000))}, sys.argv[1])
+''')
+
+
+def test_killed_write_leaves_no_hidden_file_behind(tmp_path):
+    path = tmp_path / 'imagenet_vid_train.json'
+    write_json_atomic({'images': [1]}, str(path))
+    proc = subprocess.run([sys.executable, '-c', KILLED_WRITER, str(path)], cwd=REPO,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stdout[-2000:]
+    hidden = [name for name in os.listdir(tmp_path) if name.startswith('.')]
+    assert len(hidden) == 1 and '.tmp-' in hidden[0]  # what the kill left
+    assert _load(path) == {'images': [1]}  # the previous file is whole
+    write_json_atomic({'images': [2]}, str(path))  # the next conversion cleans up
+    assert os.listdir(tmp_path) == ['imagenet_vid_train.json']
 
 
 def test_missing_folders_are_reported(tmp_path):

@@ -127,6 +127,42 @@ def test_ensure_reuses_and_regenerates(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['synthvid', 'synthvid.lock']
 
 
+def test_every_generated_file_is_known_as_generated(tiny_set):
+    from mmvid_memory.datasets.synthvid.generator import GENERATED_FILES, _walk_files
+    files = list(_walk_files(tiny_set))
+    assert len(files) > 10 and all(GENERATED_FILES.match(rel) for rel in files)
+
+
+def test_regeneration_keeps_the_users_files(tmp_path):
+    """New parameters regenerate the data; files a user put in the folder survive."""
+    root = str(tmp_path / 'synthvid')
+    params = dict(TINY, train_videos=2, val_videos=1, frames=4)
+    ensure_synthvid(root, workers=1, progress=False, **params)
+    mine = {'notes.txt': 'my notes', 'annotations/my_subset.json': '{"images": []}',
+            'Data/VID/train/synthvid_train_0001/labels.txt': 'hand labels',
+            'work_dirs/run/iter_2.pth': 'weights'}
+    for rel, text in mine.items():
+        os.makedirs(osp.dirname(osp.join(root, rel)), exist_ok=True)
+        with open(osp.join(root, rel), 'w') as f:
+            f.write(text)
+    # An interrupted earlier replacement left the old folder aside, with a file of the user's.
+    os.makedirs(f'{root}.old-99999/Data/VID/train/synthvid_train_0000')
+    with open(f'{root}.old-99999/Data/VID/train/synthvid_train_0000/000000.JPEG', 'w') as f:
+        f.write('generated')
+    with open(f'{root}.old-99999/old_notes.txt', 'w') as f:
+        f.write('older notes')
+    summary = ensure_synthvid(root, workers=1, progress=False, **dict(params, train_videos=1))
+    assert summary['generated'] and summary['params']['train_videos'] == 1
+    for rel, text in dict(mine, **{'old_notes.txt': 'older notes'}).items():
+        with open(osp.join(root, rel)) as f:
+            assert f.read() == text, rel
+    assert sorted(summary['kept_user_files']) == sorted([*mine, 'old_notes.txt'])
+    # Generated files of the old parameters are gone (video 1 no longer exists).
+    assert not glob.glob(osp.join(root, 'Data/VID/train/synthvid_train_0001/*.JPEG'))
+    assert len(_load(osp.join(root, 'annotations', 'synthvid_train.json'))['videos']) == 1
+    assert sorted(os.listdir(tmp_path)) == ['synthvid', 'synthvid.lock']
+
+
 def test_interrupted_generation_never_looks_complete(tmp_path, monkeypatch):
     root = str(tmp_path / 'synthvid')
     params = dict(TINY, train_videos=2, val_videos=1, frames=4)

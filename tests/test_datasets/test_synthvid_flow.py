@@ -167,9 +167,18 @@ def test_ensure_reuses_regenerates_and_keeps_foreign_folders(flow_root, tmp_path
     assert os.stat(marker).st_mtime_ns == stamp
     root = str(tmp_path / 'other')
     ensure_synthvid_flow(root, workers=1, progress=False, **dict(TINY_FLOW, train_videos=1))
+    # Everything the generator writes is known as generated; a file of the user's is kept.
+    from mmvid_memory.datasets.synthvid.flow_pairs import FLOW_GENERATED_FILES
+    from mmvid_memory.datasets.synthvid.generator import _walk_files
+    assert all(FLOW_GENERATED_FILES.match(rel) for rel in _walk_files(root))
+    with open(osp.join(root, 'Flow', 'README.txt'), 'w') as f:
+        f.write('mine')
     changed = ensure_synthvid_flow(root, workers=1, progress=False,
                                    **dict(TINY_FLOW, train_videos=1, gaps=(2, )))
     assert changed['generated'] and changed['params']['gaps'] == [2]
+    assert changed['kept_user_files'] == ['Flow/README.txt']
+    with open(osp.join(root, 'Flow', 'README.txt')) as f:
+        assert f.read() == 'mine'
     (tmp_path / 'mine').mkdir()
     (tmp_path / 'mine' / 'notes.txt').write_text('keep me')
     with pytest.raises(FileExistsError, match='not a SynthVID-Flow folder'):

@@ -92,6 +92,17 @@ def test_filtering_chooses_key_frames_only(vid_root):
         build(vid_root, filter_cfg=dict(filter_empty=True))
 
 
+def test_training_set_without_annotations_is_a_clear_error(tmp_path):
+    """It used to die later in mmengine's DefaultSampler with a ZeroDivisionError."""
+    root = str(tmp_path)
+    make_tiny_cocovid(root, 'no_boxes', frames_per_video=(3, 2),
+                      empty_frames=[(v, f) for v in range(2) for f in range(3)])
+    with pytest.raises(ValueError, match=r'no_boxes.json: no training items: 5 frames in 2 '
+                                         r'videos with 0 annotated boxes, and filter_empty_gt'):
+        build(root, ann='no_boxes', filter_cfg=dict(filter_empty_gt=True))
+    assert len(build(root, ann='no_boxes', test_mode=True)) == 5  # testing such a set is fine
+
+
 def test_classes_by_name_wnid_or_file(vid_root):
     ds = build(vid_root, metainfo=dict(classes=('n00000001', 'circle')), test_mode=True)
     # only the two chosen categories, in the chosen label order

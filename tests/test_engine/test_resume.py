@@ -1,4 +1,5 @@
-"""Resume under torch's weights_only loading, with the narrow allow-list."""
+"""Resume under torch's weights_only loading, with the checked, scoped allow-list."""
+import itertools
 import os.path as osp
 import pickle
 
@@ -10,7 +11,8 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
-import mmvid_memory  # noqa: F401  (registers the allow-list)
+import mmvid_memory  # noqa: F401  (registers the checked loader)
+from mmvid_memory.utils import load_checkpoint_file
 
 
 class ToyRegressor(BaseModel):
@@ -42,6 +44,9 @@ class ToyData(Dataset):
         return dict(inputs=self.x[idx], data_samples=self.y[idx])
 
 
+_NAMES = itertools.count()
+
+
 def make_runner(work_dir, max_iters, resume):
     return Runner(
         model=ToyRegressor(),
@@ -55,7 +60,8 @@ def make_runner(work_dir, max_iters, resume):
                            logger=dict(type='LoggerHook', interval=1)),
         randomness=dict(seed=0),
         resume=resume,
-        experiment_name=f'resume_{max_iters}_{resume}')
+        # mmengine keeps one logger / visualizer per experiment name and process.
+        experiment_name=f'resume_{max_iters}_{resume}_{next(_NAMES)}')
 
 
 def test_resume_continues_training(tmp_path):
@@ -67,8 +73,8 @@ def test_resume_continues_training(tmp_path):
     saved_weight = runner.model.linear.weight.detach().clone()
 
     # What the runner saved carries numpy values and HistoryBuffers, which the
-    # default weights_only load refuses without the allow-list.
-    raw = torch.load(ckpt, map_location='cpu', weights_only=True)
+    # default weights_only load refuses; the package's loader admits them.
+    raw = load_checkpoint_file(ckpt)
     assert raw['meta']['iter'] == 2
     assert 'message_hub' in raw
 
@@ -77,7 +83,7 @@ def test_resume_continues_training(tmp_path):
     assert resumed.iter == 4
     assert osp.exists(osp.join(work_dir, 'iter_4.pth'))
     # It resumed (started from the saved weights and moved on), not restarted.
-    ckpt4 = torch.load(osp.join(work_dir, 'iter_4.pth'), map_location='cpu', weights_only=True)
+    ckpt4 = load_checkpoint_file(osp.join(work_dir, 'iter_4.pth'))
     assert not torch.equal(ckpt4['state_dict']['linear.weight'], saved_weight)
     assert ckpt4['meta']['iter'] == 4
 

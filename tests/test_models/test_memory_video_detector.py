@@ -212,3 +212,36 @@ def test_bad_configs_are_named():
               instance_point='roi_head.not_there')
     with pytest.raises(ValueError, match='non_key_scale'):
         build(tiny_faster_rcnn(), test_cfg=dict(non_key_scale=0))
+
+
+@pytest.mark.parametrize('where, cfg, typo, known', [
+    ('test_cfg', dict(key_frame_intervall=5), "'key_frame_intervall' -> 'key_frame_interval'?",
+     'box_propagation, key_frame_interval, non_key_scale'),
+    ('test_cfg', dict(key_frame_interval=5, non_key_scal=0.5), "'non_key_scal' -> "
+     "'non_key_scale'?", 'box_propagation, key_frame_interval, non_key_scale'),
+    ('train_cfg', dict(write_memroy=False), "'write_memroy' -> 'write_memory'?", 'write_memory'),
+])
+def test_unknown_cfg_keys_name_the_known_ones(where, cfg, typo, known):
+    """A typo used to run silently at full scale under a speed-mode label."""
+    with pytest.raises(ValueError, match=f'MemoryVideoDetector {where} has unknown key') as info:
+        build(tiny_faster_rcnn(), **{where: cfg})
+    assert typo in str(info.value) and f'known keys: {known}' in str(info.value)
+
+
+def test_unknown_keys_in_nested_cfg_dicts():
+    from mmvid_memory.utils.cfg_keys import UnknownConfigKeyError
+    with pytest.raises(UnknownConfigKeyError, match=r"box_propagation has unknown key\(s\) "
+                                                    r"\['dleta'\].*known keys: clip, delta"):
+        build(tiny_faster_rcnn(), test_cfg=dict(box_propagation=dict(dleta=2)))
+    with pytest.raises(UnknownConfigKeyError, match=r"MemNetWarper propagation has unknown "
+                                                    r"key\(s\) \['windwo'\]"):
+        MODELS.build(dict(type='MemNetWarper', propagation=dict(delta=2, windwo=4)))
+    with pytest.raises(UnknownConfigKeyError, match="'checkpont' -> 'checkpoint'"):
+        MODELS.build(dict(type='FlowNetS', base_channels=4, feature_stride=16,
+                          init_cfg=dict(type='Pretrained', checkpont='x.pth'))).init_weights()
+    with pytest.raises(UnknownConfigKeyError, match=r'level_weights .* unknown key\(s\) \[2\]'):
+        MODELS.build(dict(type='FlowNetPretrainer', level_weights={6: 1.0, 2: 1.0},
+                          flow_net=dict(type='FlowNetS', base_channels=4, feature_stride=16)))
+    from mmvid_memory.models.detectors.fast_strong_detector import detector_model_cfg
+    with pytest.raises(UnknownConfigKeyError, match="fast \\+ strong: `strong` has unknown key"):
+        detector_model_cfg(dict(model=tiny_faster_rcnn(), checkpiont='s.pth'), 'strong')

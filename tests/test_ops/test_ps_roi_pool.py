@@ -356,6 +356,9 @@ def bad_input_cases():
         ('device mismatch', (x, rois.to('meta'), 2, 1.0), ValueError,
          'input and rois must be on the same device, got input on cpu and rois on meta'),
         ('zero output size', (x, rois, (0, 2), 1.0), ValueError, 'output_size must be'),
+        ('fractional output size', (x, rois, 2.5, 1.0), ValueError,
+         'output_size must be a positive int or a pair (kh, kw) of positive ints, got 2.5'),
+        ('string output size', (x, rois, '7', 1.0), ValueError, "got '7'"),
         ('zero spatial scale', (x, rois, 2, 0.0), ValueError,
          'spatial_scale must be positive and finite, got 0'),
     ]
@@ -371,6 +374,11 @@ def test_bad_input_raises_clear_error(impl, case):
     _, args, error, message = case
     with pytest.raises(error, match=re.escape(message)):
         impl(*args)
+
+
+def test_module_refuses_fractional_output_size():
+    with pytest.raises(ValueError, match=re.escape('positive ints, got 2.5')):
+        PSRoIPool(output_size=2.5, spatial_scale=1 / 16)
 
 
 @needs_compiled
@@ -435,3 +443,19 @@ def test_cuda_gradcheck_and_errors():
         compiled_op(input, bad_rois.cuda(), pooled, scale)
     empty = compiled_op(input, rois[:0].cuda(), pooled, scale)
     assert empty.shape == (0, input.size(1) // (pooled[0] * pooled[1]), *pooled)
+
+
+@pytest.mark.cuda
+@needs_cuda
+@needs_compiled
+@pytest.mark.parametrize('seed', [0, 2])
+def test_cuda_opcheck(seed):
+    """The CUDA kernels against their schema, fake and autograd registration."""
+    input, rois, pooled, scale = random_case(900 + seed, max_rois=4)
+    input, rois = input.cuda().requires_grad_(True), rois.cuda()
+    torch.library.opcheck(torch.ops.mmvid_memory.ps_roi_pool.default,
+                          (input, rois, *pooled, scale))
+    grad = torch.randn(rois.size(0), input.size(1) // (pooled[0] * pooled[1]), *pooled,
+                       dtype=torch.float64, device='cuda', requires_grad=True)
+    torch.library.opcheck(torch.ops.mmvid_memory.ps_roi_pool_backward.default,
+                          (grad, rois, *pooled, scale, *input.shape))

@@ -13,6 +13,8 @@ import sys
 import pytest
 import torch
 
+from mmvid_memory.utils.checkpoint import load_checkpoint_file
+
 from .test_synthvid_configs_run import ROOT, TINY_SYNTHVID, _run
 
 FAMILIES = {
@@ -53,7 +55,7 @@ def train(config, work_dir, *options):
 
 
 def weights(path):
-    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+    return load_checkpoint_file(path, map_location='cpu')['state_dict']
 
 
 @pytest.mark.slow

@@ -19,9 +19,6 @@ Without CHECKPOINT the fast and strong checkpoints of the config's
 ``model.fast`` / ``model.strong`` are loaded (``init_weights``).
 """
 import argparse
-import json
-import os
-import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
@@ -29,6 +26,7 @@ from mmengine.config import Config, DictAction
 import mmvid_memory  # noqa: F401  (registers the components)
 from mmvid_memory.apis import FastStrongRunner, dataset_videos, ensure_test_data, init_detector
 from mmvid_memory.evaluation import VIDMetric
+from mmvid_memory.utils.metrics_json import write_metrics_json
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -102,11 +100,9 @@ def main(argv=None) -> int:
           f'device {args.device}')
     print(format_table(rows))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint, mode=args.mode,
-                           interval=model.interval, delay=model.delay, results=rows), f,
-                      indent=2)
+        write_metrics_json(dict(config=args.config, checkpoint=args.checkpoint, mode=args.mode,
+                                interval=model.interval, delay=model.delay, results=rows),
+                           args.out)  # NaN as null
     return 0
 
 

@@ -13,13 +13,12 @@ Examples::
 """
 import argparse
 import json
-import os
-import os.path as osp
 
 from mmengine.config import DictAction
 
 import mmvid_memory  # noqa: F401
 from mmvid_memory.apis.flow_eval import flow_epe_of_checkpoint
+from mmvid_memory.utils.metrics_json import json_safe, write_metrics_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,11 +38,9 @@ def main() -> None:
     args = parse_args()
     metrics = flow_epe_of_checkpoint(args.config, args.checkpoint, args.prefix, args.work_dir,
                                      args.cfg_options)
-    print(json.dumps(metrics, indent=2))
+    print(json.dumps(json_safe(metrics), indent=2))
     if args.metrics_out:
-        os.makedirs(osp.dirname(osp.abspath(args.metrics_out)), exist_ok=True)
-        with open(args.metrics_out, 'w') as f:
-            json.dump(metrics, f, indent=2)
+        write_metrics_json(metrics, args.metrics_out)  # NaN as null
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ from typing import Optional
 
 import torch
 
+from mmvid_memory.utils.atomic import publish_temp, remove_stale_temps, temp_path_for
 from mmvid_memory.utils.published import sha256_of
 
 #: Top-level checkpoint keys a published checkpoint keeps.
@@ -46,9 +47,8 @@ def publish_checkpoint(in_file: str, out_file: str, synthvid_root: Optional[str]
         raise FileNotFoundError(f'checkpoint to publish not found: {in_file}')
     if not out_file.endswith('.pth'):
         raise ValueError(f'out_file must end with .pth, got {out_file!r}')
-    from mmvid_memory.utils.checkpoint import setup_torch_load_allowlist
-    setup_torch_load_allowlist()
-    checkpoint = torch.load(in_file, map_location='cpu')
+    from mmvid_memory.utils.checkpoint import load_checkpoint_file
+    checkpoint = load_checkpoint_file(in_file, map_location='cpu')
     if not isinstance(checkpoint, dict) or 'state_dict' not in checkpoint:
         raise ValueError(f'{in_file} holds no state_dict; is it a runner checkpoint?')
     published = {key: checkpoint[key] for key in KEPT_KEYS if key in checkpoint}
@@ -63,11 +63,12 @@ def publish_checkpoint(in_file: str, out_file: str, synthvid_root: Optional[str]
         published['meta']['synthvid_train_hash'] = summary['train_hash']
     out_dir = osp.dirname(osp.abspath(out_file))
     os.makedirs(out_dir, exist_ok=True)
-    tmp = osp.join(out_dir, f'.{osp.basename(out_file)}.tmp-{os.getpid()}')
+    remove_stale_temps(out_file)
+    tmp = temp_path_for(out_file)
     try:  # written aside and renamed: an existing file is never half-overwritten
         torch.save(published, tmp)
         final = f'{out_file[:-len(".pth")]}-{sha256_of(tmp)[:8]}.pth'
-        os.replace(tmp, final)
+        publish_temp(tmp, final)
     finally:
         if osp.exists(tmp):
             os.remove(tmp)
@@ -82,7 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         final = publish_checkpoint(args.in_file, args.out_file, args.synthvid_root)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError) as err:  # CheckpointError is a ValueError
         sys.exit(f'publish_model: {err}')
     print(f'wrote {final} ({osp.getsize(final) / 2**20:.1f} MiB)')
 

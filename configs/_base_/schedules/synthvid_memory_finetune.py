@@ -26,6 +26,6 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=finetune_iters,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=finetune_iters,
                     max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -14,9 +14,10 @@ have exactly the same keys and value types (see ``docs/data_formats.md``)::
                  iscrowd / occluded / generated are the integers 0 or 1.
 """
 import json
-import os
-import tempfile
+import math
 from typing import Any, Dict, Hashable, List, Optional, Sequence, Tuple
+
+from ...utils.atomic import atomic_output
 
 
 class CocoVIDBuilder:
@@ -91,6 +92,9 @@ class CocoVIDBuilder:
             raise ValueError(f'category_id {category_id} is outside 1..'
                              f'{len(self.categories)}')
         x, y, w, h = bbox
+        if not all(math.isfinite(float(v)) for v in bbox):
+            raise ValueError(f'bbox {list(bbox)} of image {image_id} has a non-finite '
+                             'coordinate (NaN or infinity)')
         if w < 0 or h < 0:
             raise ValueError(f'bbox {list(bbox)} of image {image_id} has a negative size')
         key = (video_id, track_key)
@@ -113,25 +117,22 @@ def write_json_atomic(obj: Any, path: str, indent: Optional[int] = None) -> None
     """Write ``obj`` as JSON to ``path`` through a temporary file and a rename.
 
     A crash or an exception while writing leaves any previous ``path``
-    untouched and removes the temporary file.
+    untouched and removes the temporary file; a temporary file left by a
+    killed writer is removed by the next write of ``path``
+    (:func:`mmvid_memory.utils.atomic.atomic_output`). NaN and infinities are
+    refused: they are not JSON.
 
     Args:
         obj: JSON-serialisable object.
         path: Destination file; its folder is created if missing.
         indent: ``json.dump`` indentation; ``None`` writes compactly.
+
+    Raises:
+        ValueError: ``obj`` holds a NaN or infinite float.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=folder, prefix='.' + os.path.basename(path) + '.',
-                                    suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            separators = (',', ':') if indent is None else None
-            json.dump(obj, f, indent=indent, separators=separators)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    separators = (',', ':') if indent is None else None
+    # Serialised before the file is opened: a value JSON cannot hold fails
+    # without touching the disk.
+    text = json.dumps(obj, indent=indent, separators=separators, allow_nan=False)
+    with atomic_output(path, 'w') as f:
+        f.write(text)

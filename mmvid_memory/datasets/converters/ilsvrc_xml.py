@@ -13,6 +13,7 @@ A VID frame XML looks like::
 
 DET XMLs have the same layout without ``trackid``/``occluded``/``generated``.
 """
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import List, Optional
@@ -52,10 +53,15 @@ class XmlObject:
 
 @dataclass
 class XmlFrame:
-    """The contents of one annotation XML: image size and its objects."""
+    """The contents of one annotation XML: image size and its objects.
+
+    ``outside`` counts the boxes dropped because they lie wholly outside the
+    image (zero area once clipped to it).
+    """
     width: int
     height: int
     objects: List[XmlObject] = field(default_factory=list)
+    outside: int = 0
 
 
 def _number(elem: ET.Element, tag: str, path: str) -> float:
@@ -64,10 +70,15 @@ def _number(elem: ET.Element, tag: str, path: str) -> float:
     if child is None or child.text is None or not child.text.strip():
         raise InvalidAnnotationError(path, f'<{elem.tag}> has no <{tag}>')
     try:
-        return float(child.text)
+        value = float(child.text)
     except ValueError:
         raise InvalidAnnotationError(
             path, f'<{tag}> of <{elem.tag}> is not a number: {child.text.strip()!r}') from None
+    # float() reads 'nan' and 'inf'; neither is a pixel coordinate or size.
+    if not math.isfinite(value):
+        raise InvalidAnnotationError(
+            path, f'<{tag}> of <{elem.tag}> is not a finite number: {child.text.strip()!r}')
+    return value
 
 
 def _flag(elem: ET.Element, tag: str, path: str) -> bool:
@@ -93,11 +104,14 @@ def parse_ilsvrc_xml(path: str, require_trackid: bool) -> XmlFrame:
             unique in the frame.
 
     Returns:
-        The frame size and its objects, in file order.
+        The frame size and its objects, in file order; boxes of zero area
+        once clipped (wholly outside the image) are left out and counted in
+        ``outside``.
 
     Raises:
         InvalidAnnotationError: The file is missing, not XML, lacks a size or a
-            box field, has a box with ``xmax < xmin`` or a duplicate trackid.
+            box field, has a non-finite number (NaN, inf), a box with
+            ``xmax < xmin`` or a duplicate trackid.
     """
     try:
         root = ET.parse(path).getroot()
@@ -137,8 +151,13 @@ def parse_ilsvrc_xml(path: str, require_trackid: bool) -> XmlFrame:
             if trackid in seen_tracks:
                 raise InvalidAnnotationError(path, f'trackid {trackid} appears twice')
             seen_tracks.add(trackid)
+        occluded, generated = _flag(obj, 'occluded', path), _flag(obj, 'generated', path)
+        if x2 <= x1 or y2 <= y1:
+            # Wholly outside the image (or of zero width or height): no pixel of
+            # the frame shows the object, and the data loader would skip it.
+            frame.outside += 1
+            continue
         frame.objects.append(
             XmlObject(name=name_elem.text.strip(), bbox=[x1, y1, x2, y2], trackid=trackid,
-                      occluded=_flag(obj, 'occluded', path),
-                      generated=_flag(obj, 'generated', path)))
+                      occluded=occluded, generated=generated))
     return frame

@@ -44,6 +44,8 @@ class ConversionReport:
             ``skip_invalid`` (a whole VID snippet, or one DET image).
         dropped_boxes: DET boxes of non-VID classes.
         dropped_images: DET images left without a VID box.
+        outside_boxes: Annotation file -> number of its boxes dropped because
+            they lie wholly outside the image (zero area once clipped).
         class_counts: Boxes per class name.
         source: Where the image list came from.
     """
@@ -57,6 +59,7 @@ class ConversionReport:
     skipped: List[Tuple[str, str]] = field(default_factory=list)
     dropped_boxes: int = 0
     dropped_images: int = 0
+    outside_boxes: Dict[str, int] = field(default_factory=dict)
     class_counts: Dict[str, int] = field(default_factory=dict)
     source: str = ''
 
@@ -70,6 +73,14 @@ class ConversionReport:
         if self.split == 'det':
             lines.append(f'  dropped {self.dropped_boxes} non-VID boxes and '
                          f'{self.dropped_images} images without a VID box')
+        if self.outside_boxes:
+            total = sum(self.outside_boxes.values())
+            lines.append(f'  dropped {total} box(es) wholly outside their image (zero area '
+                         f'once clipped) in {len(self.outside_boxes)} file(s):')
+            shown = sorted(self.outside_boxes.items())
+            lines += [f'    {path}: {count}' for path, count in shown[:20]]
+            if len(shown) > 20:
+                lines.append(f'    ... and {len(shown) - 20} more file(s)')
         if self.skipped:
             lines.append(f'  skipped {len(self.skipped)} invalid item(s):')
             lines += [f'    {path}: {reason}' for path, reason in self.skipped]
@@ -93,8 +104,13 @@ def _check_contiguous(frames: List[int], where: str) -> None:
             f'missing or misplaced: {missing[:5] or frames[:5]}')
 
 
-def _read_snippet(root: str, split: str, snippet: str, frames: List[int]) -> List[XmlFrame]:
-    """Parse every frame XML of a snippet; raise on the first invalid one."""
+def _read_snippet(root: str, split: str, snippet: str,
+                  frames: List[int]) -> List[Tuple[str, XmlFrame]]:
+    """Parse every frame XML of a snippet; raise on the first invalid one.
+
+    Returns:
+        ``(xml path, parsed frame)`` per frame, in order.
+    """
     ann_dir = osp.join(root, 'Annotations', 'VID', split, snippet)
     parsed = []
     for frame in frames:
@@ -104,14 +120,16 @@ def _read_snippet(root: str, split: str, snippet: str, frames: List[int]) -> Lis
             if obj.name not in IMAGENET_VID_WNID_TO_ID:
                 raise InvalidAnnotationError(
                     path, f'unknown class id {obj.name!r} (not one of the 30 VID WordNet ids)')
-        parsed.append(xml)
+        parsed.append((path, xml))
     return parsed
 
 
 def _add_snippet(builder: CocoVIDBuilder, report: ConversionReport, split: str, snippet: str,
-                 xmls: List[XmlFrame]) -> None:
+                 xmls: List[Tuple[str, XmlFrame]]) -> None:
     video_id = builder.add_video(snippet)
-    for frame_id, xml in enumerate(xmls):
+    for frame_id, (path, xml) in enumerate(xmls):
+        if xml.outside:
+            report.outside_boxes[path] = xml.outside
         file_name = f'VID/{split}/{snippet}/{frame_id:06d}.JPEG'
         image_id = builder.add_image(video_id, frame_id, file_name, xml.width, xml.height)
         report.empty_images += not xml.objects
@@ -201,6 +219,8 @@ def convert_det(root: str, skip_invalid: bool = False, det_list: Optional[str] =
                 raise
             report.skipped.append((err.path, f'{err.reason} -> image skipped'))
             continue
+        if xml.outside:
+            report.outside_boxes[path] = xml.outside
         kept = [obj for obj in xml.objects if obj.name in IMAGENET_VID_WNID_TO_ID]
         report.dropped_boxes += len(xml.objects) - len(kept)
         if not kept:

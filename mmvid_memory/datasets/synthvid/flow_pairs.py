@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import re
 import time
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -39,6 +40,13 @@ from .generator import (_SPLIT_CODES, SPLITS, _default_workers, _run_jobs, _vide
 from .video import render_scene_frame, sample_scene
 
 FLOW_PARAMS_FILE = 'synthvid_flow_params.json'
+#: Everything :func:`generate_synthvid_flow` writes (see ``ensure_generated``).
+FLOW_GENERATED_FILES = re.compile(
+    r'^(synthvid_flow_params\.json'
+    r'|annotations/synthvid_flow_(train|val)\.json'
+    r'|Data/(train|val)/synthvid_(train|val)_\d+/\d+\.JPEG'
+    r'|Flow/(train|val)/synthvid_(train|val)_\d+/\d+_\d+\.npy'
+    r'|(.*/)?\.[^/]+\.tmp[^/]*)$')
 #: Bump when a code change alters the generated pairs.
 FLOW_GENERATOR_VERSION = 1
 #: ``train_videos``/``val_videos``: the first videos of each SynthVID split;
@@ -195,4 +203,4 @@ def ensure_synthvid_flow(root: str, force: bool = False, workers: Optional[int] 
             lambda tmp: generate_synthvid_flow(tmp, workers=workers, progress=progress,
                                                **wanted),
             force=force, params_file=FLOW_PARAMS_FILE, ann_glob='synthvid_flow_*.json',
-            what='SynthVID-Flow')
+            what='SynthVID-Flow', generated=FLOW_GENERATED_FILES)

@@ -20,8 +20,10 @@ import json
 import multiprocessing
 import os
 import os.path as osp
+import re
 import shutil
 import time
+import warnings
 from collections import Counter
 from typing import Any, Callable, Dict, Iterator, List, Optional
 
@@ -297,15 +299,83 @@ def _is_replaceable(root: str, params_file: str = PARAMS_FILE,
             bool(glob.glob(osp.join(glob.escape(root), 'annotations', ann_glob))))
 
 
+#: Paths (relative, with ``/``) of everything :func:`generate_synthvid` writes;
+#: any other file in a SynthVID folder is the user's and survives regeneration.
+#: Hidden ``*.tmp*`` files are the leftovers of interrupted JSON writes.
+GENERATED_FILES = re.compile(
+    r'^(synthvid_params\.json'
+    r'|annotations/synthvid_(train|val)(_conditions)?\.json'
+    r'|Data/VID/(train|val)/synthvid_(train|val)_\d+/\d+\.JPEG'
+    r'|(.*/)?\.[^/]+\.tmp[^/]*)$')
+
+
+def _walk_files(folder: str) -> Iterator[str]:
+    """Relative paths (with ``/``) of the files and links under ``folder``."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = osp.relpath(dirpath, folder)
+        # Links to folders are moved as links, never followed.
+        names = filenames + [d for d in dirnames if osp.islink(osp.join(dirpath, d))]
+        for name in names:
+            rel = name if rel_dir == '.' else osp.join(rel_dir, name)
+            yield rel.replace(os.sep, '/')
+
+
+def _remove_empty_dirs(folder: str) -> None:
+    for dirpath, _, _ in sorted(os.walk(folder), key=lambda entry: -len(entry[0])):
+        with contextlib.suppress(OSError):  # not empty: kept
+            os.rmdir(dirpath)
+
+
+def retire_generated_folder(old: str, new_root: Optional[str],
+                            generated: 're.Pattern[str]') -> List[str]:
+    """Delete the generated files of a replaced folder and keep everything else.
+
+    Files whose relative path matches ``generated`` are deleted; any other
+    file (something a user put there) is moved to the same relative path
+    under ``new_root`` when that path is free, else left where it is. The
+    folder itself is removed only once it is empty.
+
+    Args:
+        old: The replaced folder (``<root>.old-<pid>``, or a stale one).
+        new_root: The freshly generated folder; None leaves the user's files
+            in ``old``.
+        generated: Matches the relative paths the generator writes.
+
+    Returns:
+        list[str]: The relative paths of the user's files that were moved.
+    """
+    moved, left = [], []
+    for rel in list(_walk_files(old)):
+        src = osp.join(old, rel)
+        if generated.match(rel):
+            os.remove(src)
+            continue
+        dest = None if new_root is None else osp.join(new_root, rel)
+        if dest is None or osp.lexists(dest):
+            left.append(rel)
+            continue
+        os.makedirs(osp.dirname(dest), exist_ok=True)
+        os.replace(src, dest)
+        moved.append(rel)
+    _remove_empty_dirs(old)
+    if left:
+        warnings.warn(f'{old}: kept {len(left)} file(s) that are not generated data and could '
+                      f'not be moved back (first: {left[:3]}); move them yourself')
+    return moved
+
+
 def ensure_generated(root: str, current: Optional[Dict[str, Any]], wanted_hash: str,
                      generate: Callable[[str], Dict[str, Any]], force: bool = False,
                      params_file: str = PARAMS_FILE, ann_glob: str = 'synthvid_*.json',
-                     what: str = 'SynthVID') -> Dict[str, Any]:
+                     what: str = 'SynthVID',
+                     generated: 're.Pattern[str]' = GENERATED_FILES) -> Dict[str, Any]:
     """Reuse ``root`` when its summary has ``wanted_hash``, else regenerate it.
 
     The data are generated into ``<root>.tmp-<pid>`` by ``generate(tmp)`` and
     renamed over ``root``, so an interrupted generation never looks complete.
-    The caller holds the lock (see :func:`ensure_synthvid`).
+    Files in the old ``root`` that the generator did not write (``generated``
+    does not match them) are moved into the new folder: regeneration deletes
+    only generated data. The caller holds the lock (see :func:`ensure_synthvid`).
 
     Args:
         root: Absolute folder.
@@ -316,32 +386,44 @@ def ensure_generated(root: str, current: Optional[Dict[str, Any]], wanted_hash: 
         params_file: Name of the summary file that marks a complete folder.
         ann_glob: Annotation files that also mark a folder as generated data.
         what: Name of the data in error messages.
+        generated: Matches the relative paths (with ``/``) that ``generate``
+            writes.
 
     Returns:
-        The summary, with ``generated`` True when this call generated it.
+        The summary, with ``generated`` True when this call generated it and
+        ``kept_user_files``, the relative paths of the files carried over.
 
     Raises:
         FileExistsError: ``root`` holds something else (never replaced).
     """
+    # Folders an interrupted replacement left behind may hold the user's files.
+    stale_olds = glob.glob(f'{glob.escape(root)}.old-*')
     if current is not None and current.get('params_hash') == wanted_hash and not force:
+        for stale in stale_olds:
+            retire_generated_folder(stale, root, generated)
         return dict(current, generated=False)
     if not _is_replaceable(root, params_file, ann_glob):
         raise FileExistsError(f'{root} exists and is not a {what} folder (no '
                               f'{params_file}, no annotations/{ann_glob}); choose another folder')
-    for stale in glob.glob(f'{glob.escape(root)}.tmp-*') + glob.glob(
-            f'{glob.escape(root)}.old-*'):
-        shutil.rmtree(stale, ignore_errors=True)  # left by an interrupted run
+    for stale in glob.glob(f'{glob.escape(root)}.tmp-*'):
+        shutil.rmtree(stale, ignore_errors=True)  # only ever holds generated data
     tmp = f'{root}.tmp-{os.getpid()}'
+    kept: List[str] = []
     try:
         summary = generate(tmp)
         old = f'{root}.old-{os.getpid()}'
         if osp.exists(root):
             os.rename(root, old)
+            stale_olds.append(old)
         os.rename(tmp, root)
-        shutil.rmtree(old, ignore_errors=True)
+        for stale in stale_olds:
+            kept += retire_generated_folder(stale, root, generated)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return dict(summary, generated=True)
+    if kept:
+        print(f'{what}: regenerated {root}; kept {len(kept)} file(s) that are not generated '
+              f'data: {kept[:5]}{" ..." if len(kept) > 5 else ""}', flush=True)
+    return dict(summary, generated=True, kept_user_files=kept)
 
 
 @contextlib.contextmanager

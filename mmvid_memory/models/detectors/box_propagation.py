@@ -12,13 +12,14 @@ field computed by the memory's flow network from the two images.
 ``mode='direct'`` moves the boxes of the last detected frame ``s`` straight
 to ``t`` with ``D_{t,s}`` (as ClockNet warps a memory from its anchor).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Dict, Optional, Tuple
 
 import torch
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ...utils.cfg_keys import check_cfg_keys
 from ..memory.base import MemoryState
 from ..memory.warp_boxes import propagate_boxes
 from ..memory.warp_schedule import frames_since_evidence, uses_image_evidence
@@ -69,11 +70,8 @@ def build_box_propagation(cfg: Optional[dict]) -> Optional[BoxPropagationConfig]
         return None
     if isinstance(cfg, BoxPropagationConfig):
         return cfg
-    try:
-        return BoxPropagationConfig(**dict(cfg))
-    except TypeError as err:
-        raise TypeError(f'test_cfg.box_propagation: {err} (keys: delta, window, mode, '
-                        'num_samples, clip)') from err
+    known = [f.name for f in fields(BoxPropagationConfig)]
+    return BoxPropagationConfig(**check_cfg_keys(cfg, known, 'test_cfg.box_propagation'))
 
 
 class BoxTrackState(MemoryState):

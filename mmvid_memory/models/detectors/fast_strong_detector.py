@@ -25,8 +25,11 @@ from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, OptSampleList, SampleList
 from mmengine.config import Config, ConfigDict
+from mmengine.runner.checkpoint import _load_checkpoint
 from torch import Tensor, nn
 
+from ...utils.cfg_keys import check_cfg_keys
+from ...utils.checkpoint import check_state_dict_fits, revise_state_dict, state_dict_of
 from ..memory.base import MemoryState
 from ..memory.flow_warp import flow_warp
 from .memory_video_detector import detector_heads_loss, detector_heads_predict
@@ -140,11 +143,14 @@ def detector_model_cfg(spec: dict, name: str) -> dict:
     (the model of that config file) or ``dict(model=dict(...), checkpoint=...)``.
 
     With a checkpoint, the model's own ``init_cfg`` entries are dropped and
-    the checkpoint is loaded by ``init_weights`` (prefix-free state dict).
+    the checkpoint is loaded by ``init_weights`` (prefix-free state dict);
+    ``strict=False`` in the spec lets it load only what fits (see
+    :meth:`FastStrongDetector.init_weights`).
     """
     if not isinstance(spec, dict) or ('config' in spec) == ('model' in spec):
         raise ValueError(f'fast + strong: `{name}` must be dict(config=PATH, checkpoint=PATH) or '
                          f'dict(model=dict(...)), got {spec!r}')
+    check_cfg_keys(spec, ('config', 'model', 'checkpoint', 'strict'), f'fast + strong: `{name}`')
     if 'config' in spec:
         model = Config.fromfile(spec['config']).model
     else:
@@ -176,7 +182,9 @@ class FastStrongDetector(BaseDetector):
     Args:
         fast (dict): the fast single-frame detector, ``dict(config=PATH,
             checkpoint=PATH)`` or ``dict(model=..., checkpoint=...)``; a
-            :class:`MemoryVideoDetector` without memory is unwrapped.
+            :class:`MemoryVideoDetector` without memory is unwrapped. The
+            checkpoint must fit the model (``strict=False`` in the dict: load
+            what fits).
         strong (dict): the strong detector (usually a memory detector), same
             form. Frozen (the seed does not fine-tune it).
         interval (int): the strong detector runs on frames with
@@ -219,6 +227,9 @@ class FastStrongDetector(BaseDetector):
         self.fast_level, self.strong_level = int(fast_level), int(strong_level)
         self.fast = self._build_fast(fast_cfg)
         self.strong = MODELS.build(strong_cfg)
+        # (checkpoint, strict) of each part, checked by init_weights.
+        self._part_checkpoints = {name: (spec.get('checkpoint'), bool(spec.get('strict', True)))
+                                  for name, spec in (('fast', fast), ('strong', strong))}
         self._check_same_normalisation()
         if flow_net == 'strong':
             if getattr(getattr(self.strong, 'pixel_memory', None), 'flow_net', None) is None:
@@ -263,6 +274,26 @@ class FastStrongDetector(BaseDetector):
         if getattr(fast_pre, '_channel_conversion', None) != \
                 getattr(strong_pre, '_channel_conversion', None):
             raise ValueError('fast + strong: one detector converts BGR to RGB, the other not')
+
+    def init_weights(self) -> None:
+        """Load the fast and strong checkpoints (``init_cfg`` ``Pretrained``) and
+        refuse one that does not fit its detector.
+
+        mmengine's ``Pretrained`` initialiser loads non-strictly: a checkpoint
+        of another model left the detector at random weights without a word.
+        """
+        super().init_weights()
+        for name, module in (('fast', self.fast), ('strong', self.strong)):
+            path, strict = self._part_checkpoints.get(name, (None, False))
+            if path is None or not strict:
+                continue
+            init_cfg = module.init_cfg if isinstance(module.init_cfg, dict) else {}
+            prefix = init_cfg.get('prefix') or ''
+            state = state_dict_of(_load_checkpoint(path, map_location='cpu'))
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            check_state_dict_fits(module, revise_state_dict(state),
+                                  f'{path} (fast + strong `{name}`, strict=False to load what '
+                                  'fits)')
 
     def train(self, mode: bool = True) -> 'FastStrongDetector':
         super().train(mode)

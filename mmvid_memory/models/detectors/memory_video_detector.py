@@ -13,12 +13,19 @@ from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ...utils.cfg_keys import check_cfg_keys
 from ..flownets.oracle_flow import flow_net_field
 from ..memory.base import BaseVideoMemory, FrameContext, MemoryState
 from ..memory.warp_schedule import frames_since_evidence
 from .box_propagation import (BOX_TRACK_POINT, BoxPropagationConfig, BoxTrackState,
                               build_box_propagation, move_detections)
 from .video_memory_state import MemoryStateBank, VideoMemoryState
+
+
+#: What ``MemoryVideoDetector`` reads from its ``train_cfg`` / ``test_cfg``
+#: (the wrapped detector has its own, under ``detector``).
+TRAIN_CFG_KEYS = ('write_memory', 'non_key_prob', 'non_key_scale')
+TEST_CFG_KEYS = ('key_frame_interval', 'non_key_scale', 'box_propagation')
 
 
 def average_frame_losses(frame_losses: List[Dict]) -> Dict:
@@ -166,6 +173,7 @@ class MemoryVideoDetector(BaseDetector):
             the probability that a clip frame after the first is a non-key
             frame, down-sampled by ``non_key_scale`` (float, default 1.0)
             and only reading memory, as non-key frames are at test time.
+            Unknown keys are an error (here and in ``test_cfg``).
         test_cfg (dict, optional): the speed mode: ``key_frame_interval``
             (int, default 1: every frame is a key frame) and
             ``non_key_scale`` (float, default 1.0): non-key frames are
@@ -218,7 +226,8 @@ class MemoryVideoDetector(BaseDetector):
                 raise TypeError('instance_memory needs a two-stage detector (RoI features); '
                                 f'{type(self.detector).__name__} has none: use pixel_memory')
             self._instance_module()  # fail at build time if the point does not exist
-        self.train_cfg = dict(train_cfg or {})
+        self.train_cfg = check_cfg_keys(train_cfg, TRAIN_CFG_KEYS, 'MemoryVideoDetector train_cfg')
+        self.test_cfg = check_cfg_keys(test_cfg, TEST_CFG_KEYS, 'MemoryVideoDetector test_cfg')
         self.train_non_key_prob = float(self.train_cfg.get('non_key_prob', 0.0))
         self.train_non_key_scale = float(self.train_cfg.get('non_key_scale', 1.0))
         if not 0 <= self.train_non_key_prob <= 1:
@@ -227,7 +236,6 @@ class MemoryVideoDetector(BaseDetector):
         if not 0 < self.train_non_key_scale <= 1:
             raise ValueError(f'train_cfg.non_key_scale must be in (0, 1], '
                              f'got {self.train_non_key_scale}')
-        self.test_cfg = dict(test_cfg or {})
         self.key_frame_interval = int(self.test_cfg.get('key_frame_interval', 1))
         self.non_key_scale = float(self.test_cfg.get('non_key_scale', 1.0))
         if self.key_frame_interval < 1:

@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 from torch import Tensor
 
+from ...utils.cfg_keys import check_cfg_keys
 from .flow_supervision import FLOWNET_LEVEL_WEIGHTS, endpoint_error, multiscale_epe_loss, pool_flow
 
 
@@ -36,6 +37,11 @@ class FlowNetPretrainer(BaseModel):
         self.flow_net = MODELS.build(flow_net)
         weights = FLOWNET_LEVEL_WEIGHTS if level_weights is None else level_weights
         self.level_weights = {int(k): float(v) for k, v in weights.items()}
+        levels = getattr(self.flow_net, 'levels', None)
+        if level_weights is not None and levels is not None:
+            # A weight for a level the network does not predict was ignored silently.
+            check_cfg_keys(self.level_weights, levels, 'FlowNetPretrainer level_weights (the '
+                           f'levels {type(self.flow_net).__name__} predicts)')
 
     @staticmethod
     def _gt(data_samples: List[BaseDataElement], device: torch.device) -> Tensor:

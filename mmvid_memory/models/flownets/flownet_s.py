@@ -214,7 +214,10 @@ class FlowNetS(BaseModule):
         """
         cfg = self.init_cfg
         if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+            from ...utils.cfg_keys import check_cfg_keys
             from .flownet_s_checkpoint import load_flownets_checkpoint
+            check_cfg_keys(cfg, ('type', 'checkpoint', 'prefix', 'map_location'),
+                           "FlowNetS init_cfg of type 'Pretrained'")
             if 'checkpoint' not in cfg:
                 raise KeyError("FlowNetS init_cfg of type 'Pretrained' needs a 'checkpoint' path")
             load_flownets_checkpoint(self, cfg['checkpoint'], prefix=cfg.get('prefix', ''),

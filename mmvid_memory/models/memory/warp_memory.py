@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 
+from ...utils.cfg_keys import check_cfg_keys
 from .. import flownets  # noqa: F401  (registers the flow networks)
 from ..flownets.oracle_flow import flow_net_field
 from .anticipation import extrapolation_step, flow_acceleration
@@ -138,7 +139,8 @@ class WarpMemoryBase(BaseVideoMemory):
         self.flow_loss_weight = float(flow_loss_weight)
         self.flow_smooth_weight = float(flow_smooth_weight)
         self.propagation: Dict = {}
-        self.set_propagation(**(propagation or {}))
+        self.set_propagation(**check_cfg_keys(propagation, ('delta', 'window', 'anticipate'),
+                                              f'{type(self).__name__} propagation'))
 
     # ------------------------------------------------------------- config
     def set_propagation(self, delta: int = 0, window: Optional[int] = None,

@@ -219,7 +219,8 @@ def test_bad_configs_are_named():
      'box_propagation, key_frame_interval, non_key_scale'),
     ('test_cfg', dict(key_frame_interval=5, non_key_scal=0.5), "'non_key_scal' -> "
      "'non_key_scale'?", 'box_propagation, key_frame_interval, non_key_scale'),
-    ('train_cfg', dict(write_memroy=False), "'write_memroy' -> 'write_memory'?", 'write_memory'),
+    ('train_cfg', dict(write_memroy=False), "'write_memroy' -> 'write_memory'?",
+     'non_key_prob, non_key_scale, write_memory'),
 ])
 def test_unknown_cfg_keys_name_the_known_ones(where, cfg, typo, known):
     """A typo used to run silently at full scale under a speed-mode label."""

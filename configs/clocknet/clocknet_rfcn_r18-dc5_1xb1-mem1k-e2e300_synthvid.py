@@ -13,4 +13,4 @@ model = dict(
     type='MemoryVideoDetector',
     detector=_base_.model,
     pixel_memory=_base_.clocknet_memory)
-train_dataloader = _base_.clock16_train_dataloader
+train_dataloader = _base_.clock16_heldout_train_dataloader

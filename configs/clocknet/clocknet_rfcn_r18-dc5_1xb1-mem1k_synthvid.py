@@ -14,4 +14,4 @@ model = dict(
     detector=detector,
     pixel_memory=_base_.clocknet_memory,
     frozen_modules=['detector'])
-train_dataloader = _base_.clock16_train_dataloader
+train_dataloader = _base_.clock16_heldout_train_dataloader

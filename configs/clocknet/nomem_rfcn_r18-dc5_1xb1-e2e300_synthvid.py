@@ -6,4 +6,4 @@ _base_ = '../_base_/schedules/synthvid_memory_stage2.py'
 detector = _base_.model
 detector.init_cfg = dict(type='Pretrained', checkpoint=_base_.baseline_checkpoint)
 model = dict(_delete_=True, type='MemoryVideoDetector', detector=detector)
-train_dataloader = _base_.clock16_train_dataloader
+train_dataloader = _base_.clock16_heldout_train_dataloader

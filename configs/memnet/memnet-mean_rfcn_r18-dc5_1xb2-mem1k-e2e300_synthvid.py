@@ -13,4 +13,4 @@ model = dict(
     type='MemoryVideoDetector',
     detector=_base_.model,
     pixel_memory=_base_.memnet_memory)
-train_dataloader = _base_.memnet3_train_dataloader
+train_dataloader = _base_.memnet3_heldout_train_dataloader

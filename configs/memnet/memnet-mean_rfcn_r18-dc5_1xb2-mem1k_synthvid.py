@@ -14,4 +14,4 @@ model = dict(
     detector=detector,
     pixel_memory=_base_.memnet_memory,
     frozen_modules=['detector'])
-train_dataloader = _base_.memnet3_train_dataloader
+train_dataloader = _base_.memnet3_heldout_train_dataloader

@@ -17,4 +17,4 @@ model = dict(
     pixel_memory=_base_.ogem_pixel_memory,
     instance_memory=_base_.ogem_instance_memory,
     instance_point='roi_head.bbox_head')
-train_dataloader = _base_.ogem_train_dataloader
+train_dataloader = _base_.ogem_heldout_train_dataloader

@@ -17,4 +17,4 @@ model = dict(
     instance_memory=_base_.ogem_instance_memory,
     instance_point='roi_head.bbox_head',
     frozen_modules=['detector'])
-train_dataloader = _base_.ogem_train_dataloader
+train_dataloader = _base_.ogem_heldout_train_dataloader

@@ -24,7 +24,6 @@ from collections import defaultdict
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
-import torch
 import torch.nn as nn
 from torch import Tensor
 

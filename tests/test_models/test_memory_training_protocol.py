@@ -184,3 +184,22 @@ def test_tied_qk_init_starts_from_feature_similarity():
         tied.read(inputs, state, FrameContext(frame_id=1))
     attn = state.last_read.attn.mean(0)  # (5, 25)
     assert attn.argmax(dim=1).tolist() == [20, 21, 22, 23, 24]
+
+
+def test_shared_qk_is_one_parameter():
+    memory = ExternalMemoryAggregator(in_channels=16, level='instance', num_heads=2,
+                                      embed_channels=8, share_qk=True)
+    names = [name for name, _ in memory.named_parameters()]
+    assert 'w_k' not in names and memory.key_projection is memory.w_q
+    state = memory.new_state()
+    state.replace(torch.randn(4, 16), frame_id=0)
+    memory.read(torch.randn(6, 16), state, FrameContext(frame_id=1)).sum().backward()
+    assert memory.w_q.grad is not None and memory.w_q.grad.abs().sum() > 0
+    # Inference caches the memory's projections; an update of the shared
+    # projection invalidates them.
+    with torch.no_grad():
+        x = torch.randn(6, 16)
+        first = memory.read(x, state, FrameContext(frame_id=2))
+        memory.w_q.add_(torch.randn_like(memory.w_q))  # cosines change
+        second = memory.read(x, state, FrameContext(frame_id=3))
+    assert not torch.allclose(first, second)

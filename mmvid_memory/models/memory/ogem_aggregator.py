@@ -65,6 +65,14 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             cosine of one random projection of both features, which keeps
             their cosine: a stored object first attends to where its
             appearance is found again. W_Q and W_K still train apart.
+        share_qk (bool): one projection for W_Q and W_K (parameter ``w_q``;
+            implies a tied start), so the similarity of Eq. 4 stays
+            symmetric while it trains: an object keeps attending most to
+            itself, which the deletion of Eq. 8 relies on. Training clips
+            of a few frames never exercise that deletion; trained apart,
+            W_Q and W_K drifted until a stored object no longer recognised
+            itself, no object was deleted and test-time memory filled with
+            stale copies (see docs/ogem.md).
         init_temperature (float): initial lambda (1).
         temperature_param (str): how lambda is learned. ``'linear'`` (the
             paper) learns lambda itself, in parameter ``temperature``;
@@ -92,6 +100,7 @@ class ExternalMemoryAggregator(BaseVideoMemory):
                  write_interval: int = 1,
                  init_std: float = 0.01,
                  tied_qk_init: bool = False,
+                 share_qk: bool = False,
                  init_temperature: float = 1.0,
                  temperature_param: str = 'linear',
                  init_cfg: Optional[dict] = None) -> None:
@@ -123,8 +132,11 @@ class ExternalMemoryAggregator(BaseVideoMemory):
         self.write_interval = write_interval
         head_channels = in_channels // num_heads
         self.w_q = nn.Parameter(torch.randn(num_heads, embed_channels, in_channels) * init_std)
-        self.w_k = nn.Parameter(self.w_q.detach().clone() if tied_qk_init else
-                                torch.randn(num_heads, embed_channels, in_channels) * init_std)
+        self.share_qk = share_qk
+        if not share_qk:
+            self.w_k = nn.Parameter(self.w_q.detach().clone() if tied_qk_init else
+                                    torch.randn(num_heads, embed_channels, in_channels) *
+                                    init_std)
         # W_V^k = rows k*c/N:(k+1)*c/N of I_c, so the heads together copy m_i.
         self.w_v = nn.Parameter(torch.eye(in_channels).reshape(num_heads, head_channels,
                                                                in_channels).clone())
@@ -133,6 +145,11 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             self.log_temperature = nn.Parameter(torch.tensor(math.log(float(init_temperature))))
         else:
             self.temperature = nn.Parameter(torch.tensor(float(init_temperature)))
+
+    @property
+    def key_projection(self) -> Tensor:
+        """W_K: its own parameter, or W_Q with ``share_qk``."""
+        return self.w_q if self.share_qk else self.w_k
 
     def attention_temperature(self) -> Tensor:
         """lambda of Eq. 4, a scalar tensor with its gradient path."""
@@ -208,13 +225,14 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             # Inference: W_K m and W_V m (l x c^2) only change on a write or
             # an in-place weight update (which bumps ``_version``; ``.data``
             # writes do not, and are not seen).
-            key = ('projections', id(self), self.w_k._version, self.w_v._version, x.device,
-                   x.dtype)
-            keys, values = state.cached(key, lambda: project_memory(memory, self.w_k, self.w_v))
+            key = ('projections', id(self), self.key_projection._version, self.w_v._version,
+                   x.device, x.dtype)
+            keys, values = state.cached(
+                key, lambda: project_memory(memory, self.key_projection, self.w_v))
             y, attn = ogem_read_projected(x, keys, values, self.w_q,
                                           self.attention_temperature())
         else:
-            y, attn = ogem_read(x, memory, self.w_q, self.w_k, self.w_v,
+            y, attn = ogem_read(x, memory, self.w_q, self.key_projection, self.w_v,
                                 self.attention_temperature())
         feat_hw = tuple(feat.shape[-2:]) if self.level == 'pixel' else None
         state.record_read(ctx.frame_id, attn, feat_hw)
@@ -266,7 +284,7 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             return rec.attn_mean
         fmap = ctx.feat if ctx.feat is not None else ctx.read_feat
         x = self._as_rows(fmap)
-        return ogem_attention(x, state.memory(x), self.w_q, self.w_k,
+        return ogem_attention(x, state.memory(x), self.w_q, self.key_projection,
                               self.attention_temperature()).mean(0)
 
     def _write_pixels(self, state: PixelMemoryState, ctx: FrameContext) -> None:

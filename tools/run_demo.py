@@ -14,7 +14,7 @@ printed for a step that did not run.
 
 The memories follow the two-stage protocol of Deng et al. (ICCV 2019, Sec.
 4.1) on held-out training videos: the memory alone on the frozen baseline,
-then end to end with BatchNorm frozen (configs/*/*-mem1k*_synthvid.py).
+then end to end with BatchNorm frozen (configs/*/*-mem500*_synthvid.py).
 
     python tools/run_demo.py             # shipped models, controls trained, evaluated
     python tools/run_demo.py --train     # train the memories too (both stages; ~1 h)
@@ -57,24 +57,24 @@ CONTROLS = {
 }
 MEMORIES = [
     dict(name='OGEM pix+inst', family='OGEM', control='ogem',
-         stage1='configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem1k_synthvid.py',
-         config='configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py',
+         stage1='configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500_synthvid.py',
+         config='configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py',
          note='Deng et al., pixel + instance memory'),
     dict(name='OGEM pix', family='OGEM', control='ogem',
-         stage1='configs/ogem/ogem-pix_rfcn_r18-dc5_1xb2-mem1k_synthvid.py',
-         config='configs/ogem/ogem-pix_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py',
+         stage1='configs/ogem/ogem-pix_rfcn_r18-dc5_1xb2-mem500_synthvid.py',
+         config='configs/ogem/ogem-pix_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py',
          note='Deng et al., pixel memory'),
     dict(name='OGEM inst', family='OGEM', control='ogem',
-         stage1='configs/ogem/ogem-inst_rfcn_r18-dc5_1xb2-mem1k_synthvid.py',
-         config='configs/ogem/ogem-inst_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py',
+         stage1='configs/ogem/ogem-inst_rfcn_r18-dc5_1xb2-mem500_synthvid.py',
+         config='configs/ogem/ogem-inst_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py',
          note='Deng et al., instance memory'),
     dict(name='MemNet', family='MemNet', control='memnet', flow=True,
-         stage1='configs/memnet/memnet-mean_rfcn_r18-dc5_1xb2-mem1k_synthvid.py',
-         config='configs/memnet/memnet-mean_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py',
+         stage1='configs/memnet/memnet-mean_rfcn_r18-dc5_1xb2-mem500_synthvid.py',
+         config='configs/memnet/memnet-mean_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py',
          note='Vu et al., warped memory, mean aggregation'),
     dict(name='ClockNet', family='ClockNet', control='clocknet', flow=True,
-         stage1='configs/clocknet/clocknet_rfcn_r18-dc5_1xb1-mem1k_synthvid.py',
-         config='configs/clocknet/clocknet_rfcn_r18-dc5_1xb1-mem1k-e2e300_synthvid.py',
+         stage1='configs/clocknet/clocknet_rfcn_r18-dc5_1xb1-mem500_synthvid.py',
+         config='configs/clocknet/clocknet_rfcn_r18-dc5_1xb1-mem500-e2e300_synthvid.py',
          note='Vu et al., strides 1/4/8'),
 ]
 # Shipped weights of the memories (tools/misc/publish_model.py names), by name.

@@ -1,5 +1,5 @@
 # The same-budget control of the object guided memories on SynthVID: the
-# second-stage config (ogem-*_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py) with
+# second-stage config (ogem-*_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py) with
 # the memory removed. The same clips (2 x 4 frames at most 20 apart, each frame
 # a detection loss), iterations, optimiser, frozen BatchNorm and seeds, from
 # the single-frame baseline.

@@ -1,10 +1,10 @@
 # Object guided external memory at pixel and instance level on the SynthVID
 # R-FCN-18, first stage of Deng et al.'s protocol (Sec. 4.1): the memory alone
-# is trained, 1000 iterations of 2 clips of 4 frames at most 20 apart, on the
+# is trained (SGD), 500 iterations of 2 clips of 4 frames at most 20 apart, on the
 # frozen single-frame baseline. Second stage:
-#   ogem-pix-inst_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py
+#   ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py
 _base_ = [
-    '../_base_/schedules/synthvid_memory_stage1.py',
+    '../_base_/schedules/synthvid_memory_stage1_sgd500.py',
     '../_base_/models/ogem_rfcn_r18-dc5_synthvid.py',
 ]
 detector = _base_.model

@@ -2,14 +2,14 @@
 # R-FCN-18, second stage of Deng et al.'s protocol (Sec. 4.1): the whole
 # network end to end, 300 iterations of 2 clips of 4 frames, BatchNorm frozen,
 # starting from the memory-only stage
-#   ogem-pix-inst_rfcn_r18-dc5_1xb2-mem1k_synthvid.py
+#   ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500_synthvid.py
 # (override with --cfg-options load_from=PATH). This is the model to test. Its
 # same-budget control is nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py.
 _base_ = [
     '../_base_/schedules/synthvid_memory_stage2.py',
     '../_base_/models/ogem_rfcn_r18-dc5_synthvid.py',
 ]
-load_from = 'work_dirs/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem1k_synthvid/iter_1000.pth'
+load_from = 'work_dirs/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500_synthvid/iter_500.pth'
 model = dict(
     _delete_=True,
     type='MemoryVideoDetector',

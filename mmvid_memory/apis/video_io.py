@@ -1,4 +1,5 @@
-"""Read frames from a video file or a folder; write annotated videos (mp4/avi/gif)."""
+"""Read frames from a video file (``mmcv.VideoReader``) or a folder; write annotated
+videos (mp4/avi/gif)."""
 import os
 import os.path as osp
 import re
@@ -40,6 +41,23 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
+def open_video(source: Union[str, Path]) -> 'mmcv.VideoReader':
+    """An ``mmcv.VideoReader`` of a video file, with errors that name the file.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        IOError: OpenCV cannot decode it.
+    """
+    import mmcv
+    source = str(source)
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'video {source!r} does not exist')
+    reader = mmcv.VideoReader(source)
+    if not reader.opened:
+        raise IOError(f'OpenCV cannot open video {source!r}')
+    return reader
+
+
 def iter_video_frames(source: Union[str, Path]) -> Iterator[np.ndarray]:
     """(H, W, 3) uint8 BGR frames of a video file or of a folder of images, in order."""
     source = str(source)
@@ -47,19 +65,8 @@ def iter_video_frames(source: Union[str, Path]) -> Iterator[np.ndarray]:
         for path in list_frame_files(source):
             yield read_image(path)
         return
-    if not osp.isfile(source):
-        raise FileNotFoundError(f'video {source!r} does not exist')
-    capture = cv2.VideoCapture(source)
-    if not capture.isOpened():
-        raise IOError(f'OpenCV cannot open video {source!r}')
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            yield frame
-    finally:
-        capture.release()
+    with open_video(source) as reader:  # releases the capture also when the caller stops early
+        yield from reader
 
 
 def video_fps(source: Union[str, Path], default: float = 10.0) -> float:
@@ -67,11 +74,12 @@ def video_fps(source: Union[str, Path], default: float = 10.0) -> float:
     source = str(source)
     if osp.isdir(source) or not osp.isfile(source):
         return default
-    capture = cv2.VideoCapture(source)
     try:
-        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-    finally:
-        capture.release()
+        reader = open_video(source)
+    except IOError:
+        return default
+    with reader:
+        fps = reader.fps
     return float(fps) if fps and fps > 0 and np.isfinite(fps) else default
 
 

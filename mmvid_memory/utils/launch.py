@@ -126,13 +126,46 @@ def use_atomic_checkpoint_hook(cfg: Config) -> bool:
     return False
 
 
+#: Visual backends that need a package outside the required install:
+#: backend type -> (importable modules, any of which serves; what to install).
+OPTIONAL_VIS_BACKENDS = {
+    'TensorboardVisBackend': (('tensorboard', ),
+                              'pip install -r requirements/optional.txt '
+                              '(or pip install "mmvid_memory[optional]")'),
+}
+
+
+def check_vis_backends(cfg: Config) -> None:
+    """Refuse, before any training step, a visual backend whose package is missing.
+
+    TensorBoard is optional: a config switches it on with
+    ``visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')])``. mmengine would only fail when the
+    first scalar is written; this names the config entry and the install.
+
+    Raises:
+        ImportError: A configured backend's package is not installed.
+    """
+    import importlib.util
+    backends = ((cfg.get('visualizer') or {}).get('vis_backends') or [])
+    for backend in backends:
+        name = str(backend.get('type', '')).split('.')[-1]
+        if name not in OPTIONAL_VIS_BACKENDS:
+            continue
+        modules, install = OPTIONAL_VIS_BACKENDS[name]
+        if not any(importlib.util.find_spec(m) is not None for m in modules):
+            raise ImportError(f'visualizer.vis_backends has {name}, which needs '
+                              f'{" or ".join(modules)}, not installed here: {install}')
+
+
 def prepare_cfg_for_launch(cfg: Config, loaders: Sequence[str] = ALL_LOADERS) -> None:
     """Pick the distributed backend for the machine and make the data exist.
 
     NCCL needs GPUs: on a CPU-only machine a ``pytorch`` launch uses gloo, its
     process group is started here, and the model is wrapped by
     ``CPUDistributedDataParallel``. A plain ``CheckpointHook`` becomes the
-    atomic one (:func:`use_atomic_checkpoint_hook`).
+    atomic one (:func:`use_atomic_checkpoint_hook`); an optional visual
+    backend whose package is missing is an error (:func:`check_vis_backends`).
 
     Args:
         cfg (Config): The run's config, changed in place.
@@ -140,6 +173,7 @@ def prepare_cfg_for_launch(cfg: Config, loaders: Sequence[str] = ALL_LOADERS) ->
             data is generated when missing (:func:`used_loaders`).
     """
     use_atomic_checkpoint_hook(cfg)
+    check_vis_backends(cfg)
     generate_missing_synthvid(cfg, loaders)
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return

@@ -83,6 +83,32 @@ def video_fps(source: Union[str, Path], default: float = 10.0) -> float:
     return float(fps) if fps and fps > 0 and np.isfinite(fps) else default
 
 
+def check_sink_path(path: Union[str, Path]) -> str:
+    """The output path of a :class:`VideoSink`, checked before any work is done.
+
+    Raises:
+        ValueError: The suffix is not ``.mp4``, ``.avi`` or ``.gif``.
+    """
+    path = str(path)
+    ext = osp.splitext(path)[1].lower()
+    if ext not in VideoSink.FOURCC and ext != '.gif':
+        raise ValueError(f'output {path!r}: use .mp4, .avi or .gif')
+    return path
+
+
+def num_frames_hint(source: Union[str, Path]) -> int:
+    """How many frames a video file or frame folder holds, for progress bars.
+
+    Folders count their images; files report the container's frame count,
+    which may be off or 0 (unknown): iterate to know.
+    """
+    source = str(source)
+    if osp.isdir(source):
+        return len(list_frame_files(source))
+    with open_video(source) as reader:
+        return max(int(reader.frame_cnt), 0)
+
+
 class VideoSink:
     """Write (H, W, 3) uint8 BGR frames to ``.mp4``/``.avi`` (OpenCV) or ``.gif`` (Pillow).
 
@@ -97,10 +123,8 @@ class VideoSink:
     FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG'}
 
     def __init__(self, path: Union[str, Path], fps: float = 10.0) -> None:
-        self.path = str(path)
+        self.path = check_sink_path(path)
         self.ext = osp.splitext(self.path)[1].lower()
-        if self.ext not in self.FOURCC and self.ext != '.gif':
-            raise ValueError(f'output {self.path!r}: use .mp4, .avi or .gif')
         if fps <= 0:
             raise ValueError(f'fps must be > 0, got {fps}')
         self.fps = float(fps)

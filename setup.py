@@ -76,12 +76,21 @@ def get_build_py():
         """Copy configs, tools, demo, the model index and the shipped
         checkpoints into ``<build_lib>/mmvid_memory/.mim`` (wheels, regular
         installs). The source tree, whose ``.mim`` may hold an editable
-        install's links, is not written to."""
+        install's links, is not written to.
+
+        Also places ``mmvid_memory/scope_hook.py`` at the top of the install
+        as ``_mmvid_memory_scope.py`` with a ``.pth`` that runs it at start:
+        mmengine then parses ``mmvid_memory::`` bases of a config whose only
+        import of the package is ``custom_imports`` (see that file)."""
 
         def run(self) -> None:
             super().run()
             if getattr(self, 'editable_mode', False):
                 return
+            shutil.copyfile(osp.join(ROOT, 'mmvid_memory', 'scope_hook.py'),
+                            osp.join(self.build_lib, '_mmvid_memory_scope.py'))
+            with open(osp.join(self.build_lib, 'mmvid_memory-scope.pth'), 'w') as f:
+                f.write('import _mmvid_memory_scope; _mmvid_memory_scope.install()\n')
             mim_root = osp.join(self.build_lib, 'mmvid_memory', '.mim')
             ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
             for name in MIM_ITEMS:

@@ -68,3 +68,29 @@ def test_regular_install_ships_configs_and_checkpoints_and_leaves_the_source_tre
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=300)
     assert run.returncode == 0 and 'installed copy OK' in run.stdout, run.stdout[-4000:]
+
+    # A config whose only import of the package is custom_imports parses: the
+    # install's startup hook lets mmengine resolve `mmvid_memory::` bases.
+    assert (target / 'mmvid_memory-scope.pth').is_file()
+    (tmp_path / 'user.py').write_text(
+        "_base_ = ['mmvid_memory::ogem/ogem-pix-inst_rfcn_r18-dc5_synthvid.py']\n"
+        "custom_imports = dict(imports=['mmvid_memory'], allow_failed_imports=False)\n"
+        'model = dict(pixel_memory=dict(num_heads=4))\n')
+    parse = (
+        'import site, sys\n'
+        f'site.addsitedir({str(target)!r})  # runs the .pth as site-packages would\n'
+        f'sys.path.remove({str(target)!r}); sys.path.insert(0, {str(target)!r})\n'
+        "assert 'mmvid_memory' not in sys.modules\n"
+        'from mmengine.config import Config\n'
+        "cfg = Config.fromfile('user.py')\n"
+        'import mmvid_memory\n'
+        f'assert mmvid_memory.__file__.startswith({str(target)!r}), mmvid_memory.__file__\n'
+        "assert cfg.model.type == 'MemoryVideoDetector' and cfg.model.pixel_memory.num_heads == 4\n"
+        "print('parsed with custom_imports only')\n")
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    env.pop('PYTHONPATH', None)
+    run = subprocess.run([sys.executable, '-c', parse], cwd=str(tmp_path), env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=300)
+    assert run.returncode == 0 and 'parsed with custom_imports only' in run.stdout, \
+        run.stdout[-4000:]

@@ -47,6 +47,7 @@ VISUALIZERS = _child('VISUALIZERS')
 VISBACKENDS = _child('VISBACKENDS')
 LOG_PROCESSORS = _child('LOG_PROCESSORS')
 
+
 def register_config_package() -> None:
     """Let mmengine resolve ``mmvid_memory::`` config paths.
 

@@ -6,10 +6,10 @@
 #
 # The fast detector is the shipped R-FCN-18 baseline (checkpoints/); the strong
 # ClockNet comes from its SynthVID fine-tuning run, which ships no checkpoint
-# (override with --cfg-options model.fast.checkpoint=... model.strong.checkpoint=...). Without training the
-# fast detector on the fused features its heads see maps they were not trained
-# on (two separately trained networks' channels do not correspond), so, as in
-# the seed (R-FCN-18 trained on the fixed ClockNet-101 features),
+# (override with --cfg-options model.fast.checkpoint=... model.strong.checkpoint=...).
+# Without training the fast detector on the fused features its heads see maps
+# they were not trained on (two separately trained networks' channels do not
+# correspond), so, as in the seed (R-FCN-18 trained on the fixed ClockNet-101 features),
 #   python tools/train.py THIS_CONFIG
 # fine-tunes the fast detector (ClockNet frozen) on clips of two frames (s, t),
 # t - s in [1, interval + delay - 1]; then

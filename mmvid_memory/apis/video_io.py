@@ -41,8 +41,12 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
-def open_video(source: Union[str, Path]) -> 'mmcv.VideoReader':
+def open_video(source: Union[str, Path]):
     """An ``mmcv.VideoReader`` of a video file, with errors that name the file.
+
+    Returns:
+        mmcv.VideoReader: Iterable over (H, W, 3) uint8 BGR frames; a context
+        manager that releases the capture.
 
     Raises:
         FileNotFoundError: The file does not exist.

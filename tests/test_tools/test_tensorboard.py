@@ -21,8 +21,9 @@ def _cfg(backends):
 
 def test_a_missing_tensorboard_is_named_before_training(monkeypatch):
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, 'find_spec',
-                        lambda name, *a: None if name == 'tensorboard' else real_find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util, 'find_spec',
+        lambda name, *a: None if name == 'tensorboard' else real_find_spec(name, *a))
     check_vis_backends(_cfg([dict(type='LocalVisBackend')]))  # not asked for: fine
     with pytest.raises(ImportError, match=r'TensorboardVisBackend.*requirements/optional\.txt'):
         check_vis_backends(_cfg([dict(type='LocalVisBackend'),

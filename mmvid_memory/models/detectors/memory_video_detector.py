@@ -6,7 +6,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from mmdet.models.detectors import (BaseDetector, DetectionTransformer, SingleStageDetector,
-                                     TwoStageDetector)
+                                    TwoStageDetector)
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, OptSampleList, SampleList, TrackDataSample
 from mmdet.structures.bbox import BaseBoxes

@@ -104,6 +104,9 @@ def trigger_visualization_hook(cfg: Config, args: argparse.Namespace) -> Config:
     if args.video_fps is not None:
         if not args.show_dir:
             raise ValueError('--video-fps writes clips into --show-dir; give --show-dir too')
+        if str(hook.get('type')).split('.')[-1] != 'VideoVisualizationHook':
+            raise ValueError(f"--video-fps needs default_hooks.visualization of type "
+                             f"'VideoVisualizationHook', the config has {hook.get('type')!r}")
         hook['video_fps'] = args.video_fps
     return cfg
 

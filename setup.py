@@ -2,9 +2,11 @@
 
 C++ sources under ``mmvid_memory/ops/csrc`` are always compiled; the CUDA
 sources are added when torch is a CUDA build and a CUDA toolkit is found
-(or ``MMVID_WITH_CUDA=1`` forces them). Configs and tools are shipped inside
-the package under ``mmvid_memory/.mim`` like mmdet does, so that
-``mmvid_memory::`` config paths resolve for a pip-installed package.
+(or ``MMVID_WITH_CUDA=1`` forces them). Configs, tools and the shipped
+checkpoints are shipped inside the package under ``mmvid_memory/.mim`` like
+mmdet ships its configs, so that ``mmvid_memory::`` config paths resolve for
+a pip-installed package: links into the source tree for an editable install,
+copies in the build folder for a wheel or a regular install.
 """
 import glob
 import os
@@ -37,20 +39,24 @@ def parse_requirements(fname: str) -> list:
     return reqs
 
 
-def add_mim_extension() -> None:
-    """Place configs and tools under ``mmvid_memory/.mim``.
+#: What ships inside the package under ``mmvid_memory/.mim`` (as mmdet ships
+#: its configs), so that ``mmvid_memory::`` config paths, the tools and the
+#: shipped checkpoints resolve for an installed package.
+MIM_ITEMS = ('configs', 'tools', 'demo', 'model-index.yml', 'checkpoints')
 
-    Editable installs get symlinks (edits show at once); builds get copies.
+
+def add_mim_symlinks() -> None:
+    """Editable installs: link ``mmvid_memory/.mim/<item>`` to the source tree.
+
+    Edits show at once. Only links are made or replaced here: a build for a
+    wheel or a regular install never writes into the source tree (its copies
+    go into the build folder, see :class:`BuildPyWithMim`).
     """
-    if 'develop' in sys.argv or 'editable_wheel' in sys.argv:
-        mode = 'symlink'
-    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install', 'build', 'build_py')):
-        mode = 'copy'
-    else:
+    if not ('develop' in sys.argv or 'editable_wheel' in sys.argv):
         return
     mim_root = osp.join(ROOT, 'mmvid_memory', '.mim')
     os.makedirs(mim_root, exist_ok=True)
-    for name in ('configs', 'tools', 'demo', 'model-index.yml'):
+    for name in MIM_ITEMS:
         src = osp.join(ROOT, name)
         dst = osp.join(mim_root, name)
         if not osp.exists(src):
@@ -59,12 +65,50 @@ def add_mim_extension() -> None:
             os.remove(dst)
         elif osp.isdir(dst):
             shutil.rmtree(dst)
-        if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_root), dst, target_is_directory=osp.isdir(src))
-        elif osp.isdir(src):
-            shutil.copytree(src, dst)
-        else:
-            shutil.copyfile(src, dst)
+        os.symlink(osp.relpath(src, mim_root), dst, target_is_directory=osp.isdir(src))
+
+
+def get_build_py():
+    """``build_py`` that copies :data:`MIM_ITEMS` into the built package."""
+    from setuptools.command.build_py import build_py
+
+    class BuildPyWithMim(build_py):
+        """Copy configs, tools, demo, the model index and the shipped
+        checkpoints into ``<build_lib>/mmvid_memory/.mim`` (wheels, regular
+        installs). The source tree, whose ``.mim`` may hold an editable
+        install's links, is not written to.
+
+        Also places ``mmvid_memory/scope_hook.py`` at the top of the install
+        as ``_mmvid_memory_scope.py`` with a ``.pth`` that runs it at start:
+        mmengine then parses ``mmvid_memory::`` bases of a config whose only
+        import of the package is ``custom_imports`` (see that file)."""
+
+        def run(self) -> None:
+            super().run()
+            if getattr(self, 'editable_mode', False):
+                return
+            shutil.copyfile(osp.join(ROOT, 'mmvid_memory', 'scope_hook.py'),
+                            osp.join(self.build_lib, '_mmvid_memory_scope.py'))
+            with open(osp.join(self.build_lib, 'mmvid_memory-scope.pth'), 'w') as f:
+                f.write('import _mmvid_memory_scope; _mmvid_memory_scope.install()\n')
+            mim_root = osp.join(self.build_lib, 'mmvid_memory', '.mim')
+            ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
+            for name in MIM_ITEMS:
+                src = osp.join(ROOT, name)
+                dst = osp.join(mim_root, name)
+                if not osp.exists(src):
+                    continue
+                if osp.islink(dst) or osp.isfile(dst):
+                    os.remove(dst)
+                elif osp.isdir(dst):
+                    shutil.rmtree(dst)
+                os.makedirs(mim_root, exist_ok=True)
+                if osp.isdir(src):
+                    shutil.copytree(src, dst, ignore=ignore)
+                else:
+                    shutil.copyfile(src, dst)
+
+    return BuildPyWithMim
 
 
 def cuda_wanted() -> bool:
@@ -103,11 +147,11 @@ def make_extensions() -> list:
 
 def get_cmdclass() -> dict:
     from torch.utils.cpp_extension import BuildExtension
-    return {'build_ext': BuildExtension.with_options(use_ninja=True)}
+    return {'build_ext': BuildExtension.with_options(use_ninja=True), 'build_py': get_build_py()}
 
 
 if __name__ == '__main__':
-    add_mim_extension()
+    add_mim_symlinks()
     setup(
         name='mmvid_memory',
         version=read_version(),
@@ -117,12 +161,16 @@ if __name__ == '__main__':
             osp.join(ROOT, 'README.md')) else '',
         long_description_content_type='text/markdown',
         python_requires='>=3.9',
-        packages=find_packages(exclude=('configs', 'tools', 'demo', 'tests', 'docs')),
+        # `tests.*` too: the test sub-packages would otherwise install as a
+        # top-level `tests` package into site-packages.
+        packages=find_packages(exclude=('configs', 'configs.*', 'tools', 'tools.*', 'demo',
+                                        'demo.*', 'tests', 'tests.*', 'docs', 'docs.*')),
         include_package_data=True,
-        package_data={'mmvid_memory': ['.mim/**/*', 'ops/csrc/**/*']},
+        package_data={'mmvid_memory': ['ops/csrc/**/*']},
         install_requires=parse_requirements('runtime.txt'),
         extras_require={'tests': parse_requirements('tests.txt'),
-                        'mmcv': parse_requirements('mmcv.txt')},
+                        'mmcv': parse_requirements('mmcv.txt'),
+                        'optional': parse_requirements('optional.txt')},
         ext_modules=make_extensions(),
         cmdclass=get_cmdclass(),
         zip_safe=False,

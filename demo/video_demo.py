@@ -15,10 +15,12 @@ import sys
 import time
 
 from mmengine.config import DictAction
+from mmengine.utils import ProgressBar
 
 import mmvid_memory  # noqa: F401  (registers the components)
 from mmvid_memory.apis import (VideoSink, draw_detections, init_detector, iter_video_frames,
                                memory_text_lines, open_stream, video_fps)
+from mmvid_memory.apis.video_io import check_sink_path, num_frames_hint
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,12 +47,18 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if not osp.exists(args.input):
         raise FileNotFoundError(f'--input {args.input!r} does not exist')
+    check_sink_path(args.out)  # before the model loads, not after
+    total = num_frames_hint(args.input)
+    if args.max_frames is not None:
+        total = min(total, args.max_frames) if total else args.max_frames
     model = init_detector(args.config, args.checkpoint, device=args.device,
                           cfg_options=args.cfg_options)
     class_names = model.dataset_meta.get('classes')
     fps = args.fps or video_fps(args.input)
     video_id = osp.splitext(osp.basename(osp.normpath(args.input)))[0]
     model_ms = 0.0
+    # total 0 (unknown): counts frames without an end; the stdout of now, not of import time
+    progress = ProgressBar(total, file=sys.stdout)
     with open_stream(model, video_id=video_id) as stream, VideoSink(args.out, fps) as sink:
         for frame in iter_video_frames(args.input):
             if args.max_frames is not None and stream.num_frames >= args.max_frames:
@@ -65,10 +73,11 @@ def main(argv=None) -> int:
                 lines += memory_text_lines(meta.get('memory_stats', {}))
             sink.write(draw_detections(frame, result.pred_instances, class_names,
                                        args.score_thr, lines))
+            progress.update()
         num_frames = stream.num_frames
     if num_frames == 0:
         raise RuntimeError(f'no frame could be read from {args.input!r}')
-    print(f'{num_frames} frames -> {args.out} ({model_ms / num_frames:.1f} ms/frame '
+    print(f'\n{num_frames} frames -> {args.out} ({model_ms / num_frames:.1f} ms/frame '
           'for pipeline + model)')
     return 0
 

@@ -3,29 +3,49 @@
 Components register straight into mmdet's registries. These child registries
 exist so that configs inherited with ``_base_ = ['mmvid_memory::...']`` (to
 which mmengine gives ``_scope_='mmvid_memory'``) resolve: a child looks up its
-parent, mmdet's registry, where everything of this package lives.
+parent, mmdet's registry, where everything of this package lives. They name no
+import ``locations``, so mmengine imports the package through
+``mmvid_memory.utils.register_all_modules`` before the first lookup.
 """
-from mmdet.registry import DATA_SAMPLERS as MMDET_DATA_SAMPLERS
-from mmdet.registry import DATASETS as MMDET_DATASETS
-from mmdet.registry import HOOKS as MMDET_HOOKS
-from mmdet.registry import METRICS as MMDET_METRICS
-from mmdet.registry import MODELS as MMDET_MODELS
-from mmdet.registry import OPTIM_WRAPPERS as MMDET_OPTIM_WRAPPERS
-from mmdet.registry import PARAM_SCHEDULERS as MMDET_PARAM_SCHEDULERS
-from mmdet.registry import TRANSFORMS as MMDET_TRANSFORMS
-from mmdet.registry import VISUALIZERS as MMDET_VISUALIZERS
+from mmdet import registry as mmdet_registry
 from mmengine.registry import Registry
 
 SCOPE = 'mmvid_memory'
-MODELS = Registry('model', parent=MMDET_MODELS, scope=SCOPE)
-DATASETS = Registry('dataset', parent=MMDET_DATASETS, scope=SCOPE)
-DATA_SAMPLERS = Registry('data sampler', parent=MMDET_DATA_SAMPLERS, scope=SCOPE)
-TRANSFORMS = Registry('transform', parent=MMDET_TRANSFORMS, scope=SCOPE)
-METRICS = Registry('metric', parent=MMDET_METRICS, scope=SCOPE)
-HOOKS = Registry('hook', parent=MMDET_HOOKS, scope=SCOPE)
-OPTIM_WRAPPERS = Registry('optim_wrapper', parent=MMDET_OPTIM_WRAPPERS, scope=SCOPE)
-PARAM_SCHEDULERS = Registry('parameter scheduler', parent=MMDET_PARAM_SCHEDULERS, scope=SCOPE)
-VISUALIZERS = Registry('visualizer', parent=MMDET_VISUALIZERS, scope=SCOPE)
+
+# One child per mmdet registry (mmdet's names and node names), so that every
+# lookup a `_scope_='mmvid_memory'` config makes, task utils and visual
+# backends included, lands in this scope and falls through to mmdet's.
+_CHILDREN = ('RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'DATASETS', 'DATA_SAMPLERS',
+             'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'OPTIMIZERS',
+             'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'METRICS',
+             'EVALUATOR', 'TASK_UTILS', 'VISUALIZERS', 'VISBACKENDS', 'LOG_PROCESSORS')
+
+
+def _child(name: str) -> Registry:
+    parent = getattr(mmdet_registry, name)
+    return Registry(parent.name, parent=parent, scope=SCOPE)
+
+
+RUNNERS = _child('RUNNERS')
+RUNNER_CONSTRUCTORS = _child('RUNNER_CONSTRUCTORS')
+LOOPS = _child('LOOPS')
+HOOKS = _child('HOOKS')
+DATASETS = _child('DATASETS')
+DATA_SAMPLERS = _child('DATA_SAMPLERS')
+TRANSFORMS = _child('TRANSFORMS')
+MODELS = _child('MODELS')
+MODEL_WRAPPERS = _child('MODEL_WRAPPERS')
+WEIGHT_INITIALIZERS = _child('WEIGHT_INITIALIZERS')
+OPTIMIZERS = _child('OPTIMIZERS')
+OPTIM_WRAPPERS = _child('OPTIM_WRAPPERS')
+OPTIM_WRAPPER_CONSTRUCTORS = _child('OPTIM_WRAPPER_CONSTRUCTORS')
+PARAM_SCHEDULERS = _child('PARAM_SCHEDULERS')
+METRICS = _child('METRICS')
+EVALUATOR = _child('EVALUATOR')
+TASK_UTILS = _child('TASK_UTILS')
+VISUALIZERS = _child('VISUALIZERS')
+VISBACKENDS = _child('VISBACKENDS')
+LOG_PROCESSORS = _child('LOG_PROCESSORS')
 
 
 def register_config_package() -> None:

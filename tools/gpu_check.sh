@@ -64,7 +64,7 @@ if [[ -z "$PY" ]]; then
 fi
 
 BASELINE_CONFIG=configs/rfcn/rfcn_r18-dc5_1xb4-12e_synthvid.py
-BASELINE_CKPT=checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-76859019.pth
+BASELINE_CKPT=checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-ffeba89b.pth
 MEMORY_CONFIG=configs/ogem/ogem-pix-inst_rfcn_r18-dc5_synthvid.py
 BENCH_ARGS="--device cuda --synthetic 160 160 --max-videos 2 --video-length 60 --warmup 10"
 export PY OUT BASELINE_CONFIG BASELINE_CKPT MEMORY_CONFIG BENCH_ARGS

@@ -78,8 +78,8 @@ def build_cfg(args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args()
     cfg = build_cfg(args)
-    from mmvid_memory.utils import prepare_cfg_for_launch
-    prepare_cfg_for_launch(cfg)
+    from mmvid_memory.utils.launch import prepare_cfg_for_launch, used_loaders
+    prepare_cfg_for_launch(cfg, used_loaders(cfg, 'train'))
     if 'runner_type' not in cfg:
         # Strict resume also for configs that do not name the runner.
         runner = StrictLoadRunner.from_cfg(cfg)

@@ -4,11 +4,12 @@
 # warped to the current frame by ClockNet's flow network and averaged with the
 # fast detector's (256 channels both) before the fast heads.
 #
-# Checkpoints come from the trained SynthVID runs (override with --cfg-options
-# model.fast.checkpoint=... model.strong.checkpoint=...). Without training the
-# fast detector on the fused features its heads see maps they were not trained
-# on (two separately trained networks' channels do not correspond), so, as in
-# the seed (R-FCN-18 trained on the fixed ClockNet-101 features),
+# The fast detector is the shipped R-FCN-18 baseline (checkpoints/); the strong
+# ClockNet comes from its SynthVID fine-tuning run, which ships no checkpoint
+# (override with --cfg-options model.fast.checkpoint=... model.strong.checkpoint=...).
+# Without training the fast detector on the fused features its heads see maps
+# they were not trained on (two separately trained networks' channels do not
+# correspond), so, as in the seed (R-FCN-18 trained on the fixed ClockNet-101 features),
 #   python tools/train.py THIS_CONFIG
 # fine-tunes the fast detector (ClockNet frozen) on clips of two frames (s, t),
 # t - s in [1, interval + delay - 1]; then
@@ -19,7 +20,7 @@ _base_ = '../_base_/schedules/synthvid_memory_finetune.py'
 interval = 4
 delay = 4
 fast = dict(config='configs/rfcn/rfcn_r18-dc5_1xb4-12e_synthvid.py',
-            checkpoint='work_dirs/demo/rfcn_r18-dc5_1xb4-12e_synthvid/epoch_12.pth')
+            checkpoint=_base_.baseline_checkpoint)
 strong = dict(config='configs/clocknet/clocknet_rfcn_r18-dc5_synthvid.py',
               checkpoint='work_dirs/demo/clocknet_rfcn_r18-dc5_synthvid/iter_300.pth')
 model = dict(

@@ -57,6 +57,6 @@ def flow_epe_of_checkpoint(flow_config: str, checkpoint: str, prefix: str = 'flo
         torch.save(dict(state_dict=state), path)
         cfg.load_from = path
         cfg.work_dir = work_dir or osp.join(tmp, 'work')
-        prepare_cfg_for_launch(cfg)
+        prepare_cfg_for_launch(cfg, ('test_dataloader', ))  # the flow pairs of the test split only
         metrics = StrictLoadRunner.from_cfg(cfg).test()
     return {k: float(v) for k, v in metrics.items()}

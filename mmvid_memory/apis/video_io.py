@@ -1,4 +1,5 @@
-"""Read frames from a video file or a folder; write annotated videos (mp4/avi/gif)."""
+"""Read frames from a video file (``mmcv.VideoReader``) or a folder; write annotated
+videos (mp4/avi/gif)."""
 import os
 import os.path as osp
 import re
@@ -40,6 +41,27 @@ def read_image(path: str) -> np.ndarray:
     return img
 
 
+def open_video(source: Union[str, Path]):
+    """An ``mmcv.VideoReader`` of a video file, with errors that name the file.
+
+    Returns:
+        mmcv.VideoReader: Iterable over (H, W, 3) uint8 BGR frames; a context
+        manager that releases the capture.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        IOError: OpenCV cannot decode it.
+    """
+    import mmcv
+    source = str(source)
+    if not osp.isfile(source):
+        raise FileNotFoundError(f'video {source!r} does not exist')
+    reader = mmcv.VideoReader(source)
+    if not reader.opened:
+        raise IOError(f'OpenCV cannot open video {source!r}')
+    return reader
+
+
 def iter_video_frames(source: Union[str, Path]) -> Iterator[np.ndarray]:
     """(H, W, 3) uint8 BGR frames of a video file or of a folder of images, in order."""
     source = str(source)
@@ -47,19 +69,8 @@ def iter_video_frames(source: Union[str, Path]) -> Iterator[np.ndarray]:
         for path in list_frame_files(source):
             yield read_image(path)
         return
-    if not osp.isfile(source):
-        raise FileNotFoundError(f'video {source!r} does not exist')
-    capture = cv2.VideoCapture(source)
-    if not capture.isOpened():
-        raise IOError(f'OpenCV cannot open video {source!r}')
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            yield frame
-    finally:
-        capture.release()
+    with open_video(source) as reader:  # releases the capture also when the caller stops early
+        yield from reader
 
 
 def video_fps(source: Union[str, Path], default: float = 10.0) -> float:
@@ -67,12 +78,39 @@ def video_fps(source: Union[str, Path], default: float = 10.0) -> float:
     source = str(source)
     if osp.isdir(source) or not osp.isfile(source):
         return default
-    capture = cv2.VideoCapture(source)
     try:
-        fps = capture.get(cv2.CAP_PROP_FPS) if capture.isOpened() else 0.0
-    finally:
-        capture.release()
+        reader = open_video(source)
+    except IOError:
+        return default
+    with reader:
+        fps = reader.fps
     return float(fps) if fps and fps > 0 and np.isfinite(fps) else default
+
+
+def check_sink_path(path: Union[str, Path]) -> str:
+    """The output path of a :class:`VideoSink`, checked before any work is done.
+
+    Raises:
+        ValueError: The suffix is not ``.mp4``, ``.avi`` or ``.gif``.
+    """
+    path = str(path)
+    ext = osp.splitext(path)[1].lower()
+    if ext not in VideoSink.FOURCC and ext != '.gif':
+        raise ValueError(f'output {path!r}: use .mp4, .avi or .gif')
+    return path
+
+
+def num_frames_hint(source: Union[str, Path]) -> int:
+    """How many frames a video file or frame folder holds, for progress bars.
+
+    Folders count their images; files report the container's frame count,
+    which may be off or 0 (unknown): iterate to know.
+    """
+    source = str(source)
+    if osp.isdir(source):
+        return len(list_frame_files(source))
+    with open_video(source) as reader:
+        return max(int(reader.frame_cnt), 0)
 
 
 class VideoSink:
@@ -89,10 +127,8 @@ class VideoSink:
     FOURCC = {'.mp4': 'mp4v', '.avi': 'MJPG'}
 
     def __init__(self, path: Union[str, Path], fps: float = 10.0) -> None:
-        self.path = str(path)
+        self.path = check_sink_path(path)
         self.ext = osp.splitext(self.path)[1].lower()
-        if self.ext not in self.FOURCC and self.ext != '.gif':
-            raise ValueError(f'output {self.path!r}: use .mp4, .avi or .gif')
         if fps <= 0:
             raise ValueError(f'fps must be > 0, got {fps}')
         self.fps = float(fps)

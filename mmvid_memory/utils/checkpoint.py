@@ -51,7 +51,7 @@ from typing import IO, Any, Dict, Iterable, List, Mapping, Optional, Sequence, S
 import numpy as np
 import torch
 
-from .published import HASH_SUFFIX, verify_published
+from .published import HASH_SUFFIX, resolve_shipped_checkpoint, verify_published
 
 
 class CheckpointError(ValueError):
@@ -457,7 +457,9 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
     """Load a local checkpoint file safely (see the module doc).
 
     Args:
-        path: The file (``~`` is expanded).
+        path: The file (``~`` is expanded; a relative ``checkpoints/<name>``
+            that is not there falls back to the package's shipped copy, see
+            :func:`mmvid_memory.utils.published.resolve_shipped_checkpoint`).
         map_location: As ``torch.load``'s.
 
     Returns:
@@ -469,7 +471,7 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu') -> Any:
             zip CRC), malformed or refused (:class:`UnsafeCheckpointError`);
             the message starts with the file's path.
     """
-    path = osp.expanduser(str(path))
+    path = resolve_shipped_checkpoint(osp.expanduser(str(path)))
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint file not found: {path}')
     if osp.getsize(path) == 0:

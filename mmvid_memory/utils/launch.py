@@ -1,6 +1,6 @@
 """Adjustments a config needs before the runner is built from it."""
 import os
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence, Tuple
 
 import torch
 from mmengine.config import Config, ConfigDict
@@ -18,7 +18,31 @@ def iter_dataset_cfgs(cfg: Any) -> Iterator[ConfigDict]:
             yield from iter_dataset_cfgs(value)
 
 
-def generate_missing_synthvid(cfg: Config) -> None:
+#: The data loaders of a config, in the order a training run uses them.
+ALL_LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def used_loaders(cfg: Config, command: str) -> Tuple[str, ...]:
+    """The data loaders a tool's run builds.
+
+    Args:
+        cfg (Config): The run's config.
+        command (str): ``'train'`` (the training loader, and the validation
+            loader when the config validates: ``val_cfg`` and ``val_dataloader``
+            set) or ``'test'`` (the test loader only).
+
+    Returns:
+        tuple[str]: Config keys of the loaders.
+    """
+    if command == 'test':
+        return ('test_dataloader', )
+    if command == 'train':
+        validates = bool(cfg.get('val_cfg')) and bool(cfg.get('val_dataloader'))
+        return ('train_dataloader', 'val_dataloader') if validates else ('train_dataloader', )
+    raise ValueError(f"command must be 'train' or 'test', got {command!r}")
+
+
+def generate_missing_synthvid(cfg: Config, loaders: Sequence[str] = ALL_LOADERS) -> None:
     """Generate SynthVID (``synthvid_params``) and SynthVID-Flow
     (``synthvid_flow_params``) for the datasets that ask for them.
 
@@ -26,10 +50,19 @@ def generate_missing_synthvid(cfg: Config) -> None:
     every rank calls this before ``init_dist``; ``ensure_synthvid`` holds a file
     lock, so the first rank generates and the others wait, then find the data
     complete and reuse it.
+
+    Args:
+        cfg (Config): The run's config.
+        loaders (Sequence[str]): The loaders whose data sets to generate
+            (:func:`used_loaders`): a test run does not generate the training
+            split.
     """
     from mmvid_memory.datasets.synthvid import ensure_synthvid, ensure_synthvid_flow
+    unknown = [key for key in loaders if key not in ALL_LOADERS]
+    if unknown:
+        raise ValueError(f'unknown data loader keys {unknown}; known: {ALL_LOADERS}')
     seen = set()
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for key in loaders:
         loader = cfg.get(key)
         if not loader:
             continue
@@ -93,16 +126,55 @@ def use_atomic_checkpoint_hook(cfg: Config) -> bool:
     return False
 
 
-def prepare_cfg_for_launch(cfg: Config) -> None:
+#: Visual backends that need a package outside the required install:
+#: backend type -> (importable modules, any of which serves; what to install).
+OPTIONAL_VIS_BACKENDS = {
+    'TensorboardVisBackend': (('tensorboard', ),
+                              'pip install -r requirements/optional.txt '
+                              '(or pip install "mmvid_memory[optional]")'),
+}
+
+
+def check_vis_backends(cfg: Config) -> None:
+    """Refuse, before any training step, a visual backend whose package is missing.
+
+    TensorBoard is optional: a config switches it on with
+    ``visualizer = dict(vis_backends=[dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend')])``. mmengine would only fail when the
+    first scalar is written; this names the config entry and the install.
+
+    Raises:
+        ImportError: A configured backend's package is not installed.
+    """
+    import importlib.util
+    backends = ((cfg.get('visualizer') or {}).get('vis_backends') or [])
+    for backend in backends:
+        name = str(backend.get('type', '')).split('.')[-1]
+        if name not in OPTIONAL_VIS_BACKENDS:
+            continue
+        modules, install = OPTIONAL_VIS_BACKENDS[name]
+        if not any(importlib.util.find_spec(m) is not None for m in modules):
+            raise ImportError(f'visualizer.vis_backends has {name}, which needs '
+                              f'{" or ".join(modules)}, not installed here: {install}')
+
+
+def prepare_cfg_for_launch(cfg: Config, loaders: Sequence[str] = ALL_LOADERS) -> None:
     """Pick the distributed backend for the machine and make the data exist.
 
     NCCL needs GPUs: on a CPU-only machine a ``pytorch`` launch uses gloo, its
     process group is started here, and the model is wrapped by
     ``CPUDistributedDataParallel``. A plain ``CheckpointHook`` becomes the
-    atomic one (:func:`use_atomic_checkpoint_hook`).
+    atomic one (:func:`use_atomic_checkpoint_hook`); an optional visual
+    backend whose package is missing is an error (:func:`check_vis_backends`).
+
+    Args:
+        cfg (Config): The run's config, changed in place.
+        loaders (Sequence[str]): The loaders the run builds, whose SynthVID
+            data is generated when missing (:func:`used_loaders`).
     """
     use_atomic_checkpoint_hook(cfg)
-    generate_missing_synthvid(cfg)
+    check_vis_backends(cfg)
+    generate_missing_synthvid(cfg, loaders)
     if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
         return
     if cfg.launcher != 'pytorch':

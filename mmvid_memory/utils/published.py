@@ -36,3 +36,34 @@ def verify_published(path: str) -> None:
     if actual != match.group(1):
         raise ValueError(f'{path}: content sha256 starts with {actual}, the name says '
                          f'{match.group(1)}; the file is corrupted or was changed')
+
+
+#: Relative checkpoint paths under this folder name the package's shipped
+#: checkpoints (``checkpoints/`` of the source tree, ``.mim/checkpoints`` of
+#: an installed package).
+SHIPPED_FOLDER = 'checkpoints'
+
+
+def resolve_shipped_checkpoint(path: str) -> str:
+    """The file a relative ``checkpoints/<name>`` path means.
+
+    Configs name the shipped checkpoints as ``checkpoints/<name>``, relative
+    to the source tree. When that path does not exist from the working
+    directory (an installed package, or a run started elsewhere), the copy
+    the package carries in ``mmvid_memory/.mim/checkpoints`` is used. Any
+    other path, and a path that exists, is returned unchanged.
+
+    Args:
+        path (str): A checkpoint path as written in a config.
+
+    Returns:
+        str: The path to open.
+    """
+    if osp.isabs(path) or osp.exists(path):
+        return path
+    parts = osp.normpath(path).replace('\\', '/').split('/')
+    if len(parts) < 2 or parts[0] != SHIPPED_FOLDER:
+        return path
+    package_root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    candidate = osp.join(package_root, '.mim', *parts)
+    return candidate if osp.isfile(candidate) else path

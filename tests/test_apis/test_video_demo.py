@@ -35,7 +35,9 @@ def test_demo_writes_annotated_mp4_with_every_frame(tmp_path, capsys):
     written = list(iter_video_frames(out))
     assert len(written) == 6
     assert written[0].shape == (64, 64, 3)
-    assert '6 frames' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert '6 frames' in printed
+    assert '6/6' in printed  # mmengine's progress bar, with the container's frame count
     # drawn on: the output is not the input re-encoded
     decoded_in = list(iter_video_frames(video))
     assert np.abs(written[0].astype(int) - decoded_in[0].astype(int)).mean() > 5
@@ -88,3 +90,12 @@ def test_frame_folders_sort_naturally_and_sinks_check_input(tmp_path):
         sink.write(np.zeros((16, 16, 3), np.uint8))
         sink.write(np.full((8, 8, 3), 255, np.uint8))  # resized to the first frame's size
     assert count_video_frames(tmp_path / 'x.avi') == 2
+
+
+def test_demo_checks_the_output_suffix_before_loading_the_model(tmp_path, monkeypatch):
+    demo = load_demo()
+    video = write_video(tmp_path / 'in.mp4', moving_square_frames(2))
+    monkeypatch.setattr(demo, 'init_detector',
+                        lambda *a, **k: pytest.fail('the model was loaded before the check'))
+    with pytest.raises(ValueError, match=r"out\.mkv.*use \.mp4, \.avi or \.gif"):
+        demo.main(['unused_config.py', '--input', str(video), '--out', str(tmp_path / 'out.mkv')])

@@ -66,3 +66,31 @@ def test_config_by_name_through_the_model_index():
     from mmengine.hub import get_config
     cfg = get_config('mmvid_memory::rfcn/rfcn_r18-dc5_1xb4-4e_synthvid.py')
     assert cfg.model.type == 'RFCN'
+
+
+def test_register_all_modules_sets_the_scope_as_mmdet_does():
+    from mmengine.registry import DefaultScope
+
+    from mmvid_memory.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    assert DefaultScope.get_current_instance().scope_name == 'mmdet'  # left alone
+    register_all_modules()
+    assert DefaultScope.get_current_instance().scope_name == 'mmvid_memory'
+    DefaultScope.get_instance('mmdet-after-register-test', scope_name='mmdet')
+    with pytest.warns(UserWarning, match='"mmdet" is not "mmvid_memory"'):
+        register_all_modules()
+    assert DefaultScope.get_current_instance().scope_name == 'mmvid_memory'
+
+
+@pytest.mark.parametrize('registry, cfg', [
+    ('MODELS', dict(type='FlowNetS')),
+    ('MODELS', dict(type='ResNet', depth=18)),  # mmdet's, through the scope's parent
+    ('TASK_UTILS', dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4)),
+    ('METRICS', dict(type='VIDMetric')),
+])
+def test_package_scope_builds_from_mmengine_root_registries(registry, cfg):
+    """What `_base_ = ['mmvid_memory::...']` configs hand to the root registries:
+    dicts with `_scope_='mmvid_memory'`."""
+    import mmengine.registry
+    built = getattr(mmengine.registry, registry).build(dict(cfg, _scope_='mmvid_memory'))
+    assert type(built).__name__ == cfg['type']

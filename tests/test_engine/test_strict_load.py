@@ -49,7 +49,7 @@ def test_single_frame_checkpoint_on_a_memory_config_is_refused():
     ``detector.``; mmengine's default loaded nothing and tested an mAP of 0."""
     from mmvid_memory.apis import init_detector
     config = osp.join(ROOT, 'configs/ogem/ogem-pix-inst_rfcn_r18-dc5_synthvid.py')
-    shipped = osp.join(ROOT, 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-76859019.pth')
+    shipped = osp.join(ROOT, 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-ffeba89b.pth')
     options = dict(model=dict(detector=dict(init_cfg=None)))
     with pytest.raises(CheckpointMismatchError) as info:
         init_detector(config, shipped, cfg_options=options)

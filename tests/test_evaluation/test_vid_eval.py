@@ -180,3 +180,72 @@ def test_tie_weight_is_fgfa_share_of_boxes_outside_the_split():
     assert split_tp_fp(ious, np.array([-1]), np.array([True, False, False]))[1][0] == 0.0
     ious = np.array([[0.3, 0.2, 0.1]])  # overlaps an in-split box most: FP
     assert split_tp_fp(ious, np.array([-1]), np.array([True, False, False]))[1][0] == 1.0
+
+
+def _float64_iou(b1, b2, offset):
+    """Reference IoU in float64, written out, to bound mmdet's float32 result."""
+    area1 = (b1[:, 2] - b1[:, 0] + offset) * (b1[:, 3] - b1[:, 1] + offset)
+    area2 = (b2[:, 2] - b2[:, 0] + offset) * (b2[:, 3] - b2[:, 1] + offset)
+    iw = np.clip(np.minimum(b1[:, None, 2], b2[None, :, 2])
+                 - np.maximum(b1[:, None, 0], b2[None, :, 0]) + offset, 0, None)
+    ih = np.clip(np.minimum(b1[:, None, 3], b2[None, :, 3])
+                 - np.maximum(b1[:, None, 1], b2[None, :, 1]) + offset, 0, None)
+    inter = iw * ih
+    return inter / (area1[:, None] + area2[None, :] - inter)
+
+
+@pytest.mark.parametrize('offset', [0, 1])
+def test_library_iou_is_float64_within_1e6(offset):
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 1000, (2, 60, 2))
+    wh = rng.uniform(1, 300, (2, 60, 2))
+    b1, b2 = (np.concatenate([xy[i], xy[i] + wh[i]], axis=1) for i in range(2))
+    got = bbox_iou_matrix(b1, b2, offset)
+    assert got.dtype == np.float64 and got.shape == (60, 60)
+    assert np.abs(got - _float64_iou(b1, b2, offset)).max() < 1e-6
+    assert bbox_iou_matrix(np.zeros((0, 4)), b2).shape == (0, 60)
+    with pytest.raises(ValueError, match='pixel_offset'):
+        bbox_iou_matrix(b1, b2, 0.5)
+
+
+def test_library_average_precision_matches_the_devkit_envelope():
+    """mmdet's 'area' AP against the devkit's VOCap loop, on random curves."""
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        k = int(rng.integers(1, 50))
+        recall, precision = np.sort(rng.uniform(0, 1, k)), rng.uniform(0, 1, k)
+        mrec = np.concatenate(([0.0], recall, [1.0]))
+        mpre = np.concatenate(([0.0], precision, [0.0]))
+        for i in range(len(mpre) - 2, -1, -1):
+            mpre[i] = max(mpre[i], mpre[i + 1])
+        expected = sum((mrec[i + 1] - mrec[i]) * mpre[i + 1] for i in range(len(mrec) - 1)
+                       if mrec[i + 1] != mrec[i])
+        assert devkit_average_precision(recall, precision) == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match='differ in length'):
+        devkit_average_precision([0.5, 1.0], [1.0])
+
+
+def test_synthvid_statistics_use_the_metric_motion_iou():
+    """One motion IoU: the data set statistics agree with the metric's, per track
+    of each video (two videos reuse an instance id)."""
+    from mmvid_memory.datasets.synthvid import motion_bin_fractions
+    from mmvid_memory.datasets.synthvid import motion_ious as annotation_motion_ious
+    images, anns, video, inst, fid, boxes = [], [], [], [], [], []
+    rng = np.random.default_rng(2)
+    for v in range(2):
+        for t in range(15):
+            images.append(dict(id=v * 100 + t, video_id=v, frame_id=t))
+            for obj in range(2):
+                x, y = 10 + t * (v + obj + 1) * 1.5, 20 + rng.uniform(-1, 1)
+                anns.append(dict(id=len(anns), image_id=v * 100 + t, instance_id=obj,
+                                 bbox=[x, y, 20, 16]))
+                video.append(v)
+                inst.append(obj)
+                fid.append(t)
+                boxes.append([x, y, x + 20, y + 16])
+    got = annotation_motion_ious(anns, images)
+    expected = motion_ious(video, np.array(inst), np.array(fid), np.array(boxes))
+    np.testing.assert_allclose([got[a['id']] for a in anns], expected)
+    fractions = motion_bin_fractions(anns, images)
+    for name, (low, high) in FGFA_MOTION_RANGES.items():
+        assert fractions[name] == pytest.approx(np.mean((expected >= low) & (expected <= high)))

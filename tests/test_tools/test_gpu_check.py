@@ -61,7 +61,7 @@ def test_arguments_and_plan(tmp_path):
         assert f'  {step} (limit ' in plan.stdout
     assert '  build: skipped by a flag' in plan.stdout
     assert 'compare_ps_roi_pool_devices.py --device cuda' in plan.stdout
-    assert 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-76859019.pth' in plan.stdout
+    assert 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-ffeba89b.pth' in plan.stdout
     assert not (tmp_path / 'o').exists()  # a dry run writes nothing
 
 

@@ -17,6 +17,7 @@ CONFIGS = [
     'configs/memnet/memnet-mean_rfcn_r18-dc5_synthvid.py',
     'configs/memnet/memnet-weighted_rfcn_r18-dc5_synthvid.py',
     'configs/clocknet/clocknet_rfcn_r18-dc5_synthvid.py',
+    'configs/ogem/ogem-pix_rtmdet-tiny_1xb2-3k_synthvid.py',  # a one-stage detector
 ]
 
 

@@ -1,14 +1,17 @@
 # The small SynthVID R-FCN-18 with the fine-tuning schedule of the memory
 # detectors on SynthVID (seed 000, Sec. 4.1:
 # R-FCN first, then the memory is added and the network trained end to end on
-# clips). The wrapped R-FCN starts from the single-frame baseline trained by
+# clips). The wrapped R-FCN starts from the shipped single-frame baseline
+# (checkpoints/README.md: trained by
 #   tools/train.py configs/rfcn/rfcn_r18-dc5_1xb4-12e_synthvid.py
-# (override with --cfg-options model.detector.init_cfg.checkpoint=PATH).
+# and published with tools/misc/publish_model.py; an installed package finds
+# it inside itself when the working directory has no checkpoints/ folder).
+# Override with --cfg-options model.detector.init_cfg.checkpoint=PATH.
 # The baseline row it is compared with gets the same extra iterations on single
 # frames: configs/rfcn/rfcn_r18-dc5_1xb8-ft300_synthvid.py.
 _base_ = '../../rfcn/rfcn_r18-dc5_1xb4-4e_synthvid.py'
 
-baseline_checkpoint = 'work_dirs/rfcn_r18-dc5_1xb4-12e_synthvid/epoch_12.pth'
+baseline_checkpoint = 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-ffeba89b.pth'
 finetune_iters = 300
 
 train_cfg = dict(

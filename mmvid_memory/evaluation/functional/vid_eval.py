@@ -7,6 +7,7 @@ boxes are pixel indices), which reproduces the devkit's numbers on its boxes.
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+from mmdet.evaluation.functional import average_precision, bbox_overlaps
 
 # FGFA's motion IoU ranges; both ends inclusive as in FGFA's evaluation code,
 # so 0.7 counts as fast and medium, 0.9 as medium and slow.
@@ -17,28 +18,28 @@ SPLIT_FP_RULES = ('fgfa', 'strict')
 
 def bbox_iou_matrix(boxes1: np.ndarray, boxes2: np.ndarray,
                     pixel_offset: float = 0.0) -> np.ndarray:
-    """IoU of every pair.
+    """IoU of every pair, by mmdet's ``bbox_overlaps``.
+
+    mmdet computes in float32 (differences from a float64 computation stay
+    below 1e-6); the result is returned as float64 so that the ILSVRC
+    thresholds compare against it in one precision.
 
     Args:
         boxes1 (np.ndarray): (N, 4) x1, y1, x2, y2.
         boxes2 (np.ndarray): (M, 4).
         pixel_offset (float): 0 for continuous coordinates, 1 for the
-            devkit's inclusive pixel boxes.
+            devkit's inclusive pixel boxes (mmdet's ``use_legacy_coordinate``).
 
     Returns:
         np.ndarray: (N, M) float64.
     """
+    if pixel_offset not in (0, 1):
+        raise ValueError(f'pixel_offset must be 0 (continuous boxes) or 1 (the devkit\'s '
+                         f'inclusive pixel boxes), got {pixel_offset}')
     b1 = np.asarray(boxes1, dtype=np.float64).reshape(-1, 4)
     b2 = np.asarray(boxes2, dtype=np.float64).reshape(-1, 4)
-    area1 = (b1[:, 2] - b1[:, 0] + pixel_offset) * (b1[:, 3] - b1[:, 1] + pixel_offset)
-    area2 = (b2[:, 2] - b2[:, 0] + pixel_offset) * (b2[:, 3] - b2[:, 1] + pixel_offset)
-    iw = (np.minimum(b1[:, None, 2], b2[None, :, 2]) - np.maximum(b1[:, None, 0], b2[None, :, 0])
-          + pixel_offset)
-    ih = (np.minimum(b1[:, None, 3], b2[None, :, 3]) - np.maximum(b1[:, None, 1], b2[None, :, 1])
-          + pixel_offset)
-    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
-    union = area1[:, None] + area2[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+    ious = bbox_overlaps(b1, b2, mode='iou', use_legacy_coordinate=bool(pixel_offset))
+    return ious.astype(np.float64)
 
 
 def ilsvrc_iou_thresholds(gt_boxes: np.ndarray, iou_thr: float = 0.5,
@@ -154,10 +155,11 @@ def split_tp_fp(ious: np.ndarray, matched: np.ndarray, gt_in_split: np.ndarray,
 def devkit_average_precision(recall: np.ndarray, precision: np.ndarray) -> float:
     """Area under the precision envelope (the ILSVRC / VOC 2010+ devkit's ``VOCap``).
 
-    Precision is made monotone from the right (the best precision at any
-    higher recall) and summed over the recall steps: all points, not the
-    11-point sampling of VOC 2007, because that is what the ILSVRC VID
-    devkit (and FGFA's and seed 000's tables) use.
+    mmdet's ``average_precision`` in ``'area'`` mode: precision is made
+    monotone from the right (the best precision at any higher recall) and
+    summed over the recall steps: all points, not the 11-point sampling of
+    VOC 2007, because that is what the ILSVRC VID devkit (and FGFA's and
+    Deng et al.'s tables) use.
 
     Args:
         recall (np.ndarray): (K,) non-decreasing.
@@ -166,11 +168,11 @@ def devkit_average_precision(recall: np.ndarray, precision: np.ndarray) -> float
     Returns:
         float: AP in [0, 1].
     """
-    mrec = np.concatenate(([0.0], np.asarray(recall, dtype=np.float64), [1.0]))
-    mpre = np.concatenate(([0.0], np.asarray(precision, dtype=np.float64), [0.0]))
-    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
-    steps = np.flatnonzero(mrec[1:] != mrec[:-1])
-    return float(np.sum((mrec[steps + 1] - mrec[steps]) * mpre[steps + 1]))
+    recall = np.asarray(recall, dtype=np.float64).reshape(-1)
+    precision = np.asarray(precision, dtype=np.float64).reshape(-1)
+    if recall.shape != precision.shape:
+        raise ValueError(f'recall {recall.shape} and precision {precision.shape} differ in length')
+    return float(average_precision(recall, precision, mode='area'))
 
 
 def class_average_precisions(scores: np.ndarray, labels: np.ndarray, tp: np.ndarray,

@@ -5,9 +5,11 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmdet.models.detectors import BaseDetector, SingleStageDetector, TwoStageDetector
+from mmdet.models.detectors import (BaseDetector, DetectionTransformer, SingleStageDetector,
+                                    TwoStageDetector)
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, OptSampleList, SampleList, TrackDataSample
+from mmdet.structures.bbox import BaseBoxes
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
@@ -49,9 +51,34 @@ def average_frame_losses(frame_losses: List[Dict]) -> Dict:
     return out
 
 
+#: Largest alignment inferred for a down-sampled frame when the data
+#: preprocessor names no ``pad_size_divisor``: the coarsest stride of mmdet's
+#: common backbones, whose PAFPN-style necks (YOLOX, RTMDet) add maps of
+#: adjacent strides and so need inputs divisible by it.
+MAX_INPUT_ALIGNMENT = 32
+
+
+def input_alignment(height: int, width: int, pad_size_divisor: int = 1) -> int:
+    """The size multiple a down-sampled (non-key) frame is padded to.
+
+    The data preprocessor's ``pad_size_divisor`` when it names one (> 1);
+    otherwise the power of two, at most :data:`MAX_INPUT_ALIGNMENT`, that
+    divides the full-size input the detector accepted: a 96 x 128 input of a
+    preprocessor without divisor (mmdet's RTMDet configs) gives 32, so the
+    half-size frame, 48 x 64, is padded to 64 x 64.
+    """
+    if pad_size_divisor and pad_size_divisor > 1:
+        return int(pad_size_divisor)
+    align = 1
+    while align < MAX_INPUT_ALIGNMENT and height % (2 * align) == 0 and width % (2 * align) == 0:
+        align *= 2
+    return align
+
+
 def resize_frame_input(img: Tensor, sample: DetDataSample, scale: float,
-                       with_gt: bool = False) -> Tuple[Tensor, DetDataSample]:
-    """Down-sample a network input and update its sample's geometry.
+                       with_gt: bool = False,
+                       pad_size_divisor: int = 1) -> Tuple[Tensor, DetDataSample]:
+    """Down-sample a network input, re-pad it and update its sample's geometry.
 
     Args:
         img (Tensor): (1, 3, H, W) normalised, padded input.
@@ -60,9 +87,14 @@ def resize_frame_input(img: Tensor, sample: DetDataSample, scale: float,
         with_gt (bool): also scale the ground-truth boxes (``gt_instances``
             and ``ignored_instances``, in network-input coordinates), for a
             loss on the resized frame.
+        pad_size_divisor (int): the resized input is padded (with zeros, the
+            normalised padding value) at the bottom and right to a multiple
+            of it, as the data preprocessor pads full frames (the detector
+            passes :func:`input_alignment`). 1: no padding.
 
     Returns:
-        tuple: the resized input (1, 3, round(H*s), round(W*s)) and a copy of
+        tuple: the resized input (1, 3, H', W'), H' and W' the multiples of
+        ``pad_size_divisor`` at or above round(H*s) and round(W*s), and a copy of
         ``sample`` whose ``img_shape``, ``batch_input_shape``, ``pad_shape``
         and ``scale_factor`` describe it, so predictions rescale to the
         original image.
@@ -70,6 +102,10 @@ def resize_frame_input(img: Tensor, sample: DetDataSample, scale: float,
     height, width = img.shape[-2:]
     new_h, new_w = max(1, round(height * scale)), max(1, round(width * scale))
     resized = F.interpolate(img, size=(new_h, new_w), mode='bilinear', align_corners=False)
+    align = max(1, int(pad_size_divisor))
+    pad_h, pad_w = -(-new_h // align) * align, -(-new_w // align) * align
+    if (pad_h, pad_w) != (new_h, new_w):
+        resized = F.pad(resized, (0, pad_w - new_w, 0, pad_h - new_h), value=0.0)
     sy, sx = new_h / height, new_w / width
     new_sample = sample.clone()
     meta = sample.metainfo
@@ -77,8 +113,8 @@ def resize_frame_input(img: Tensor, sample: DetDataSample, scale: float,
     sf = meta.get('scale_factor', (1.0, 1.0))
     new_sample.set_metainfo(dict(
         img_shape=(max(1, round(img_h * sy)), max(1, round(img_w * sx))),
-        batch_input_shape=(new_h, new_w),
-        pad_shape=(new_h, new_w),
+        batch_input_shape=(pad_h, pad_w),
+        pad_shape=(pad_h, pad_w),
         scale_factor=(sf[0] * sx, sf[1] * sy)))
     if with_gt:
         for key in ('gt_instances', 'ignored_instances'):
@@ -87,6 +123,20 @@ def resize_frame_input(img: Tensor, sample: DetDataSample, scale: float,
                 instances.bboxes = _scaled_boxes(instances.bboxes, sx, sy)
                 new_sample.set_field(instances, key)
     return resized, new_sample
+
+
+def _clip_to_frame(results: InstanceData, sample: DetDataSample) -> None:
+    """Clip detections in original-image coordinates to the frame (``ori_shape``)."""
+    shape = sample.metainfo.get('ori_shape')
+    if shape is None or len(results) == 0:
+        return
+    height, width = shape[:2]
+    boxes = results.bboxes
+    if isinstance(boxes, BaseBoxes):
+        boxes.clip_((height, width))
+    else:
+        boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width)
+        boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height)
 
 
 def _scaled_boxes(bboxes, sx: float, sy: float):
@@ -99,9 +149,13 @@ def _scaled_boxes(bboxes, sx: float, sy: float):
 
 
 def detector_heads_loss(det: BaseDetector, x: Tuple[Tensor, ...], samples: SampleList) -> dict:
-    """Losses of an mmdet detector's heads on given features (RPN + RoI head, or the head)."""
+    """Losses of an mmdet detector's heads on given features (RPN + RoI head, the
+    dense head, or a DETR-family transformer and head)."""
     if isinstance(det, SingleStageDetector):
         return det.bbox_head.loss(x, samples)
+    if isinstance(det, DetectionTransformer):
+        head_inputs = det.forward_transformer(x, samples)
+        return det.bbox_head.loss(**head_inputs, batch_data_samples=samples)
     losses = dict()
     if det.with_rpn:
         proposal_cfg = det.train_cfg.get('rpn_proposal', det.test_cfg.rpn)
@@ -125,6 +179,19 @@ def detector_heads_predict(det: BaseDetector, x: Tuple[Tensor, ...], samples: Sa
     """Detections of an mmdet detector's heads on given features."""
     if isinstance(det, SingleStageDetector):
         return det.bbox_head.predict(x, samples, rescale=rescale)
+    if isinstance(det, DetectionTransformer):
+        # A DETR-family transformer builds its head inputs by mode (encoder
+        # proposals, DINO's denoising queries in training): detections of a
+        # training clip's frame, for the memory write, come from the test-mode
+        # path, as in mmdet's own predict.
+        was_training = det.training
+        det.train(False)
+        try:
+            head_inputs = det.forward_transformer(x, samples)
+            return det.bbox_head.predict(**head_inputs, rescale=rescale,
+                                         batch_data_samples=samples)
+        finally:
+            det.train(was_training)
     if samples[0].get('proposals', None) is None:
         rpn_results = det.rpn_head.predict(x, samples, rescale=False)
     else:
@@ -143,7 +210,12 @@ class MemoryVideoDetector(BaseDetector):
           a two-stage detector (``instance_memory``), i.e. the first input of
           the module at ``instance_point`` (``roi_head.bbox_head``: R-FCN's
           pooled position-sensitive features or ``StandardRoIHead``'s RoI
-          features).
+          features; a cascade names one stage's head,
+          ``roi_head.bbox_head.<i>``).
+
+    Two-stage, single-stage and DETR-family detectors take pixel memory
+    (DETR-family: on the neck's maps that feed the transformer encoder);
+    instance memory needs RoI features, so only two-stage detectors take it.
 
     Online: ``predict`` takes frames in video order and only uses the past.
     Each video's memory lives in a :class:`VideoMemoryState`; during the
@@ -166,7 +238,8 @@ class MemoryVideoDetector(BaseDetector):
         pixel_levels (Sequence[int], optional): feature levels that read the
             pixel memory, each with its own state; default all levels.
         instance_point (str): dotted path of the module whose first input is
-            the RoI features.
+            the RoI features; a container of heads (a cascade's
+            ``roi_head.bbox_head``) is refused with the stage paths to use.
         train_cfg (dict, optional): ``write_memory`` (bool, default True):
             whether training writes memory between the frames of a clip;
             the speed mode in training: ``non_key_prob`` (float, default 0),
@@ -213,16 +286,21 @@ class MemoryVideoDetector(BaseDetector):
             data_preprocessor = dict(type='mmdet.VideoDataPreprocessor')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.detector = MODELS.build(detector)
-        if not isinstance(self.detector, (TwoStageDetector, SingleStageDetector)):
+        if not isinstance(self.detector,
+                          (TwoStageDetector, SingleStageDetector, DetectionTransformer)):
             raise TypeError(
-                f'MemoryVideoDetector wraps two-stage and single-stage mmdet detectors; '
-                f'got {type(self.detector).__name__}')
+                f'MemoryVideoDetector wraps two-stage, single-stage and DETR-family mmdet '
+                f'detectors; got {type(self.detector).__name__}')
         self.pixel_memory = self._build_memory(pixel_memory, 'pixel')
         self.instance_memory = self._build_memory(instance_memory, 'instance')
         self.pixel_levels = None if pixel_levels is None else tuple(pixel_levels)
         self.instance_point = instance_point
         if self.instance_memory is not None:
             if not isinstance(self.detector, TwoStageDetector):
+                # DETR-family decoders refine a fixed set of queries whose order
+                # carries no object identity between frames, unlike RoI features
+                # of the frame's own proposals: there is no per-object input to
+                # read memory into before the classifier.
                 raise TypeError('instance_memory needs a two-stage detector (RoI features); '
                                 f'{type(self.detector).__name__} has none: use pixel_memory')
             self._instance_module()  # fail at build time if the point does not exist
@@ -304,7 +382,23 @@ class MemoryVideoDetector(BaseDetector):
                     f'instance_point {self.instance_point!r}: {type(module).__name__} has no '
                     f'submodule {name!r}')
             module = getattr(module, name)
+        if isinstance(module, (torch.nn.ModuleList, torch.nn.ModuleDict)):
+            # A container is never called: a hook on it would read nothing
+            # (a cascade's per-stage bbox heads live in a ModuleList).
+            stages = ', '.join(repr(f'{self.instance_point}.{key}') for key in
+                               (module.keys() if isinstance(module, torch.nn.ModuleDict)
+                                else range(len(module))))
+            raise ValueError(
+                f'instance_point {self.instance_point!r} is a {type(module).__name__} of '
+                f'{len(module)} heads (e.g. the stages of a cascade), which is never called '
+                f'itself: name the head whose input the memory reads, one of {stages}')
         return module
+
+    def _non_key_alignment(self, img: Tensor) -> int:
+        """What a down-sampled frame of the full-size input ``img`` is padded to
+        (:func:`input_alignment` of the data preprocessor's ``pad_size_divisor``)."""
+        divisor = int(getattr(self.data_preprocessor, 'pad_size_divisor', 1) or 1)
+        return input_alignment(img.shape[-2], img.shape[-1], divisor)
 
     @property
     def with_memory(self) -> bool:
@@ -490,7 +584,8 @@ class MemoryVideoDetector(BaseDetector):
         is_key = frame_id % self.key_frame_interval == 0
         run_img, run_sample = img, sample
         if not is_key and self.non_key_scale < 1.0:
-            run_img, run_sample = resize_frame_input(img, sample, self.non_key_scale)
+            run_img, run_sample = resize_frame_input(
+                img, sample, self.non_key_scale, pad_size_divisor=self._non_key_alignment(img))
         ctx = self._make_ctx(run_img, run_sample, is_key=is_key)
         feats = self._propagated_placeholder(vstate, ctx)
         if feats is None:
@@ -505,6 +600,10 @@ class MemoryVideoDetector(BaseDetector):
         if track is not None:
             track.record_detection(img, self._to_input_coords(results, run_sample),
                                    feats[0].shape[-2:], frame_id)
+        if run_img is not img:
+            # Heads that do not clip their boxes (YOLOX, RTMDet, DETR) can place
+            # some in the padding of the down-sampled input, beyond the frame.
+            _clip_to_frame(results, sample)
         if not rescale:
             results = self._to_input_coords(results, run_sample)
         sample.pred_instances = results
@@ -591,8 +690,9 @@ class MemoryVideoDetector(BaseDetector):
                 idx = b * num_frames + t
                 img, sample = clips[b, t:t + 1], frames[b][t]
                 if non_key[b][t]:
-                    img, sample = resize_frame_input(img, sample, self.train_non_key_scale,
-                                                     with_gt=True)
+                    img, sample = resize_frame_input(
+                        img, sample, self.train_non_key_scale, with_gt=True,
+                        pad_size_divisor=self._non_key_alignment(img))
                     x = self.extract_feat(img)
                 else:
                     x = tuple(f[idx:idx + 1] for f in feats)

@@ -1,5 +1,5 @@
 # The same-budget control of ClockNet on SynthVID: the second-stage config
-# (clocknet_rfcn_r18-dc5_1xb1-mem1k-e2e300_synthvid.py) with the memory removed. The same
+# (clocknet_rfcn_r18-dc5_1xb1-mem500-e2e300_synthvid.py) with the memory removed. The same
 # clips (1 clip of 16 consecutive frames, each frame a detection loss), iterations, optimiser,
 # frozen BatchNorm and seeds, from the single-frame baseline.
 _base_ = '../_base_/schedules/synthvid_memory_stage2.py'

@@ -1,5 +1,5 @@
 # The same-budget control of MemNet on SynthVID: the second-stage config
-# (memnet-mean_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py) with the memory removed. The same
+# (memnet-mean_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py) with the memory removed. The same
 # clips (2 clips of 3 consecutive frames (MemNet-3), each frame a detection loss), iterations, optimiser,
 # frozen BatchNorm and seeds, from the single-frame baseline.
 _base_ = '../_base_/schedules/synthvid_memory_stage2.py'

@@ -15,10 +15,10 @@ training), and prints and saves what shows the mechanism at work:
 Examples::
 
     python tools/analysis_tools/memory_health.py \\
-        configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py CKPT \\
+        configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py CKPT \\
         --videos 20 --train-clips 20 --out work_dirs/health.json
     python tools/analysis_tools/memory_health.py \\
-        configs/memnet/memnet-mean_rfcn_r18-dc5_1xb2-mem1k-e2e300_synthvid.py CKPT \\
+        configs/memnet/memnet-mean_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py CKPT \\
         --flow-config configs/flownet/flownets-c8_1xb8-6k_synthvid-flow.py
 """
 import argparse

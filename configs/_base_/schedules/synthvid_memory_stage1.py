@@ -10,16 +10,16 @@
 _base_ = '../../rfcn/rfcn_r18-dc5_1xb4-4e_synthvid.py'
 
 baseline_checkpoint = 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-ffeba89b.pth'
-memory_iters = 1000
+memory_iters = 500
 
 train_cfg = dict(
     _delete_=True, type='IterBasedTrainLoop', max_iters=memory_iters, val_interval=memory_iters)
-# The object guided memory learns log(lambda) at 10x the rate: Adam moves a
-# parameter by about its learning rate a step, so log(lambda) can travel ~10 in
-# 1000 steps and lambda reach the ~10-20 that concentrates a memory row's
-# attention on one of the ~100 locations of a 10 x 10 map; at 1x it could only
-# grow by e^1 (see ExternalMemoryAggregator.temperature_param). Without an
-# object guided memory the key matches no parameter and is ignored.
+# log(lambda) of an object guided memory learns at 10x the rate, so that
+# lambda can change by a large factor within the stage (ExternalMemoryAggregator
+# .temperature_param); the object guided memory's own stage
+# (synthvid_memory_stage1_sgd500.py) uses SGD. Without an object guided memory
+# the key matches no parameter and is ignored. The warped memories train their
+# (pre-trained) FlowNetS here with AdamW.
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
@@ -33,6 +33,6 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=memory_iters,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=memory_iters,
                     max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -31,6 +31,6 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=e2e_iters,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=e2e_iters,
                     max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)

@@ -200,3 +200,35 @@ def test_part_checkpoints_must_fit(tmp_path):
     with pytest.raises(CheckpointMismatchError, match=r"fast.pth \(fast \+ strong `strong`"):
         build_with(fast_only).init_weights()
     build_with(fast_only, strict=False).init_weights()  # the explicit opt-out
+
+
+def test_long_clips_train_with_the_strong_memory_of_testing():
+    model = build(interval=2, delay=1)
+    assert model.training_strong_frames([0, 3]) == [0]
+    # Frames 0..5, t = 5: strong frames 0, 2, 4 are available at 5 - delay = 4.
+    assert model.training_strong_frames([0, 1, 2, 3, 4, 5]) == [0, 2, 4]
+    assert model.training_strong_frames([1, 2, 3]) == [1]  # 2 is not available at 3 - 1
+    assert model.training_strong_frames([3, 5, 7]) == [0]  # none: the first frame
+    # The features fused at t in training are those the deterministic test fuses.
+    video = frames(model, 1, 6)
+    vstate = model.new_video_state(1)
+    with torch.no_grad():
+        for img, sample in video[:5]:
+            model.predict_frame(img, copy.deepcopy(sample), vstate)
+    state = vstate.points['fast_strong']
+    test_strong = state.collect(5)
+    strong_state = model.new_point_states()['fast_strong'].strong_state
+    for i in model.training_strong_frames(list(range(6))):
+        train_strong = model.strong_features(video[i][0], video[i][1], strong_state, 0)
+    assert train_strong.frame_id == test_strong.frame_id == 4
+    torch.testing.assert_close(train_strong.feat, test_strong.feat)
+    # A loss on such a clip runs and trains the fast detector.
+    model.train()
+    clip = TrackDataSample()
+    clip.video_data_samples = [copy.deepcopy(make_frame(1, t, 6)[1]) for t in range(6)]
+    data = model.data_preprocessor(
+        dict(inputs=[torch.stack([make_frame(1, t, 6)[0] for t in range(6)])],
+             data_samples=[clip]), True)
+    loss, _ = model.parse_losses(model(**data, mode='loss'))
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.fast.parameters())

@@ -12,9 +12,10 @@ This module is the deterministic version (the strong result of frame s is
 used exactly from frame s + delay on), which the stock test loop runs and
 tests use; :class:`mmvid_memory.apis.FastStrongRunner` runs the strong
 detector in a background thread (or on another GPU) with the same pieces.
-Training (the seed trains R-FCN-18 on the fixed strong features): clips of
-two frames (s, t), the strong features of s (no gradient) fused into the fast
-features of t, the fast heads' loss at t.
+Training (the seed trains R-FCN-18 on the fixed strong features): the strong
+features (no gradient) fused into the fast features of the clip's last frame
+t, the fast heads' loss at t; clips of two frames (s, t) use a fresh strong
+memory, longer consecutive clips let it accumulate as at test time.
 """
 import copy
 from dataclasses import dataclass
@@ -406,22 +407,54 @@ class FastStrongDetector(BaseDetector):
         return batch_data_samples
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        """Clips of two frames (s, t): strong features of s fused into the fast ones of t."""
+        """The fast heads' loss at the last frame t of each clip, with strong features fused.
+
+        A clip of two frames (s, t) fuses the strong features of s computed
+        from an empty memory. A longer clip of consecutive frames ending at t
+        trains in the state of testing: the strong detector runs, with one
+        memory, on every frame of the clip that is a strong frame
+        (``frame_id % interval == 0``) and available at t (``frame_id <=
+        t - delay``), and the newest of them is fused.
+        """
         if batch_inputs.dim() != 5:
             raise ValueError('fast + strong trains on clips (B, T, 3, H, W) of frames (s, t) '
                              f'(VideoClipSample num_frames=2), got {tuple(batch_inputs.shape)}')
         losses: List[dict] = []
         for b, track in enumerate(batch_data_samples):
             frames = list(track.video_data_samples)
-            s_idx, t_idx = 0, len(frames) - 1
-            img_s = batch_inputs[b, s_idx:s_idx + 1]
-            img_t = batch_inputs[b, t_idx:t_idx + 1]
+            t_idx = len(frames) - 1
+            strong_idx = self.training_strong_frames(
+                [int(f.metainfo.get('frame_id', i)) for i, f in enumerate(frames)])
             strong_state = self.new_point_states()[FAST_STRONG_POINT].strong_state
-            strong = self.strong_features(img_s, frames[s_idx], strong_state, ready_at=0)
+            strong = None
+            for s_idx in strong_idx:
+                strong = self.strong_features(batch_inputs[b, s_idx:s_idx + 1], frames[s_idx],
+                                              strong_state, ready_at=0)
+            img_t = batch_inputs[b, t_idx:t_idx + 1]
             feats = self.fuse(self.fast.extract_feat(img_t), img_t, strong)
             losses.append(detector_heads_loss(self.fast, feats, [frames[t_idx]]))
         from .memory_video_detector import average_frame_losses
         return average_frame_losses(losses)
+
+    def training_strong_frames(self, frame_ids: List[int]) -> List[int]:
+        """Positions of the clip frames the strong detector runs on in training.
+
+        Args:
+            frame_ids (list[int]): the clip's frame ids, the last is t.
+
+        Returns:
+            list[int]: for two frames, ``[0]``; for longer clips the strong
+            frames available at t in order (``[0]`` when there is none).
+        """
+        if len(frame_ids) < 2:
+            raise ValueError(f'fast + strong trains on clips of at least two frames, got '
+                             f'{len(frame_ids)}')
+        if len(frame_ids) == 2:
+            return [0]
+        last = frame_ids[-1] - self.delay
+        picked = [i for i, fid in enumerate(frame_ids[:-1])
+                  if self.is_strong_frame(fid) and fid <= last]
+        return picked or [0]
 
     def extract_feat(self, batch_inputs: Tensor) -> Tuple[Tensor, ...]:
         """The fast detector's features (no strong features)."""

@@ -1,4 +1,4 @@
-# ClockNet on SynthVID in seed 003's protocol for the displacement network: a
+# ClockNet on SynthVID in Vu et al.'s protocol for the displacement network: a
 # FlowNetS pre-trained with flow ground truth (here SynthVID-Flow, in the place
 # of Flying Chairs; configs/flownet/flownets-c8_1xb8-6k_synthvid-flow.py, shipped
 # in checkpoints/), then fine-tuned inside the detector by the detection loss

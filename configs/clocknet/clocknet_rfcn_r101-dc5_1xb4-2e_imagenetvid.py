@@ -1,4 +1,4 @@
-# ClockNet on R-FCN-101, ImageNet VID (seed 003, Table 1: 75.6 mAP; the strong
+# ClockNet on R-FCN-101, ImageNet VID (Vu et al., Table 1: 75.6 mAP; the strong
 # detector "ClockNet-101" of Table 3): memories at temporal strides 1, 4, 8
 # (the seed's best, k = 1, 3, 4), each warped from its anchor to every frame
 # (N_F = N_W = 3), the output their mean. Same schedule as MemNet-6.

@@ -1,4 +1,4 @@
-# ClockNet (seed 003, Sec. 3.3): memories at temporal strides 1, 4 and 8 (the
+# ClockNet (Vu et al., Sec. 3.3): memories at temporal strides 1, 4 and 8 (the
 # seed's best, k = 1, 3, 4), each warped to every frame and updated with image
 # evidence every stride frames; the output is their mean.
 _base_ = '../memnet/memnet-mean_rfcn_r18-dc5_synthvid.py'

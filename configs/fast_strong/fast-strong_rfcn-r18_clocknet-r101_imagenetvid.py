@@ -1,4 +1,4 @@
-# Fast + strong (seed 003, Sec. 4.2 / 5.3, Table 3: R-FCN-18 + ClockNet-101-FeatProp,
+# Fast + strong (Vu et al., Sec. 4.2 / 5.3, Table 3: R-FCN-18 + ClockNet-101-FeatProp,
 # 71.9 mAP at the 14.3 fps of R-FCN-18 alone, 60.2 mAP). R-FCN-18 detects every
 # frame; ClockNet-101 runs every `interval` frames in a helper thread; its features,
 # `delay` frames late, are warped to the current frame by ClockNet's flow network

@@ -1,4 +1,4 @@
-# Fast + strong on SynthVID (seed 003, Sec. 5.3 in shape): the small R-FCN-18
+# Fast + strong on SynthVID (Vu et al., Sec. 5.3 in shape): the small R-FCN-18
 # (half width) detects every frame; the SynthVID ClockNet (R-FCN-18, strides
 # 1, 4, 8) runs every `interval` frames; its features, `delay` frames late, are
 # warped to the current frame by ClockNet's flow network and averaged with the

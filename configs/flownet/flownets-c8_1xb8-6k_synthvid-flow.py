@@ -1,4 +1,4 @@
-# FlowNetS pre-training on SynthVID-Flow, in the place of seed 003's FlowNet
+# FlowNetS pre-training on SynthVID-Flow, in the place of Vu et al.'s FlowNet
 # pre-trained on Flying Chairs (no FlowNet weights can be downloaded here).
 # Pairs of SynthVID training videos 1-8 frames apart with their exact
 # displacement fields (mmvid_memory.datasets.synthvid.flow_pairs), FlowNet's

@@ -1,4 +1,4 @@
-# MemNet on R-FCN-101, the ImageNet VID setting of seed 003 (Sec. 5, Table 1):
+# MemNet on R-FCN-101, the ImageNet VID setting of Vu et al. (Sec. 5, Table 1):
 # ResNet-101 with a trous conv5 (stride 16), the 3x3 reduce conv + ReLU
 # (1024 channels) before the memory, a full-width FlowNetS (base 64) trained
 # end to end, sequences of 6 frames (MemNet-6) with image evidence dropped with

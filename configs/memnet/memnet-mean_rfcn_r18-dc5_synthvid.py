@@ -1,4 +1,4 @@
-# MemNet (seed 003, Eq. 1-3): a feature memory warped by a FlowNetS-style
+# MemNet (Vu et al., Eq. 1-3): a feature memory warped by a FlowNetS-style
 # network and averaged with each frame, on the small SynthVID R-FCN-18.
 # Trained on sequences of 3 consecutive frames (MemNet-3) with image evidence
 # dropped with p = 0.8, fine-tuned from the single-frame baseline. The flow

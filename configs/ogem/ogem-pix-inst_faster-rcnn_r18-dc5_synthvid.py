@@ -7,7 +7,7 @@
 # that feeds classifier and box regressor: on the 256 x 7 x 7 RoIAlign
 # features themselves W_V alone would be 12544^2 ~ 157M weights.
 # Trained from scratch like the MemNet Faster R-CNN (the R-FCN baseline's
-# 4-epoch schedule), on seed 000's clips of 4 frames at most 20 apart.
+# 4-epoch schedule), on Deng et al.'s clips of 4 frames at most 20 apart.
 _base_ = '../memnet/memnet-mean_faster-rcnn_r18-dc5_synthvid.py'
 
 # tau 0.3, not the seed's 0.9: a small detector trained 4 epochs from scratch

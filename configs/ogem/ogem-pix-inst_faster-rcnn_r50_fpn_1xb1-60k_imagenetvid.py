@@ -8,8 +8,8 @@
 # * Instance memory on the RoIs' 1024-d embedding after the first shared fc
 #   (the input of `shared_fcs.1`, which feeds classifier and box regressor):
 #   on the 256 x 7 x 7 RoIAlign features W_V alone would be 12544^2 ~ 157M weights.
-# Seed 000 trains no Faster R-CNN: the schedule is not the seed's. End to end
-# from the ImageNet-pretrained ResNet-50 on seed 000's clips (4 frames of a video
+# Deng et al. trains no Faster R-CNN: the schedule is not the seed's. End to end
+# from the ImageNet-pretrained ResNet-50 on Deng et al.'s clips (4 frames of a video
 # at most 20 apart, one clip per iteration), 60K iterations of SGD at lr 0.005
 # (mmdet's 0.02 for 16 images, scaled to 4), divided by 10 at 40K and 53K.
 _base_ = [

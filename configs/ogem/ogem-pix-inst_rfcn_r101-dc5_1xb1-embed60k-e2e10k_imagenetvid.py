@@ -1,5 +1,5 @@
-# Object guided external memory (seed 000) at pixel and instance level on the
-# ImageNet VID R-FCN-101 (seed 000 Table 1 (d): 79.3 mAP), second training
+# Object guided external memory (Deng et al.) at pixel and instance level on the
+# ImageNet VID R-FCN-101 (Deng et al. Table 1 (d): 79.3 mAP), second training
 # stage (Sec. 4.1): the whole network end to end, 10K iterations at lr 0.00005,
 # clips of 4 frames at most 20 apart, starting from the first stage
 #   ogem-pix-inst_rfcn_r101-dc5_1xb1-embed60k_imagenetvid.py

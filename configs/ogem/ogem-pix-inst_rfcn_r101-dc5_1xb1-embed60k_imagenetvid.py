@@ -1,5 +1,5 @@
-# Object guided external memory (seed 000) at pixel and instance level on the
-# ImageNet VID R-FCN-101, first training stage (seed 000, Sec. 4.1): the memory
+# Object guided external memory (Deng et al.) at pixel and instance level on the
+# ImageNet VID R-FCN-101, first training stage (Deng et al., Sec. 4.1): the memory
 # is added to the single-frame R-FCN
 #   tools/train.py configs/rfcn/rfcn_r101-dc5_1xb1-200k_imagenetvid.py
 # and only its embedding weights (W_Q, W_K, W_V, lambda) are trained, 60K
@@ -23,7 +23,7 @@ model = dict(
     _delete_=True,
     type='MemoryVideoDetector',
     detector=detector,
-    # the 1024-d map after the dilated reduce conv (seed 000, Sec. 4.1)
+    # the 1024-d map after the dilated reduce conv (Deng et al., Sec. 4.1)
     pixel_memory=dict(type='ExternalMemoryAggregator', in_channels=1024, num_heads=8,
                       embed_channels=32, score_thr=0.9, sim_thr=0.47, max_objects_per_class=10),
     instance_memory=dict(type='ExternalMemoryAggregator', in_channels=num_roi_feat_channels,

@@ -1,4 +1,4 @@
-# Object guided external memory (seed 000) at pixel and instance level on the
+# Object guided external memory (Deng et al.) at pixel and instance level on the
 # small SynthVID R-FCN-18: clips of 4 frames at most 20 apart, fine-tuned from
 # the single-frame baseline (see ../_base_/schedules/synthvid_memory_finetune.py).
 _base_ = '../_base_/schedules/synthvid_memory_finetune.py'

@@ -1,4 +1,4 @@
-# OGEM speed mode (seed 000 Table 2): a key frame every 5 frames at full size
+# OGEM speed mode (Deng et al. Table 2): a key frame every 5 frames at full size
 # updates memory; the frames between are down-sampled to 1/2 and only read.
 # A test-time setting: test the checkpoint of ogem-pix-inst_rfcn_r18-dc5_synthvid.py.
 _base_ = './ogem-pix-inst_rfcn_r18-dc5_synthvid.py'

@@ -1,4 +1,4 @@
-# OGEM on the ImageNet VID R-FCN-101, pixel memory only (seed 000 Table 1 (b): 78.8 mAP),
+# OGEM on the ImageNet VID R-FCN-101, pixel memory only (Deng et al. Table 1 (b): 78.8 mAP),
 # second stage: end to end from ogem-pix_rfcn_r101-dc5_1xb1-embed60k_imagenetvid.py
 # (see ogem-pix-inst_rfcn_r101-dc5_1xb1-embed60k-e2e10k_imagenetvid.py).
 _base_ = './ogem-pix-inst_rfcn_r101-dc5_1xb1-embed60k-e2e10k_imagenetvid.py'

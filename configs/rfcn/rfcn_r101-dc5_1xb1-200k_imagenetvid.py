@@ -1,9 +1,9 @@
-# R-FCN, ResNet-101, the single-frame baseline of seed 000 (section 4.1, Table 1:
+# R-FCN, ResNet-101, the single-frame baseline of Deng et al. (section 4.1, Table 1:
 # 73.8 mAP on ImageNet VID val).
 # Training: ImageNet VID + the 30 VID classes of ImageNet DET, one image per
 # iteration, shorter side 600 / longer <= 1000, 200K iterations of SGD
 # (momentum 0.9, weight decay 0.0005) at lr 0.0005, then 0.00005 from 120K.
-# Seed 000 states one image per batch; with more GPUs use --auto-scale-lr
+# Deng et al. states one image per batch; with more GPUs use --auto-scale-lr
 # (linear scaling from a batch of 1) or keep lr and shorten the schedule.
 _base_ = [
     '../_base_/default_runtime.py',

@@ -1,4 +1,4 @@
-"""Online fast + strong detection (seed 003, Sec. 4.2 / 5.3, Table 3).
+"""Online fast + strong detection (Vu et al., Sec. 4.2 / 5.3, Table 3).
 
 :class:`FastStrongRunner` drives a :class:`FastStrongDetector` over a frame
 stream. The fast detector handles every frame in the caller's thread. The

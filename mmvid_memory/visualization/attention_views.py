@@ -1,4 +1,4 @@
-"""Numbers behind the memory pictures, from one OGEM read (seed 000, Eq. 1-5).
+"""Numbers behind the memory pictures, from one OGEM read (Deng et al., Eq. 1-5).
 
 A read of memory rows i = 1..l by locations j = 1..n keeps its head-mean
 attention w (l, n). Eq. 1 normalises each row over the locations j, so

@@ -1,9 +1,9 @@
 """The pictures of ``make demo`` (``tools/run_demo.py``), from its result rows.
 
 * ``speed_accuracy.png``: mAP against ms per frame, one marker per model,
-  by family (seed 003, Fig. 6 in spirit);
+  by family (Vu et al., Fig. 6 in spirit);
 * ``memory_size.png``: the OGEM model's memory size per frame over one val
-  video (seed 000, Fig. 3a: rows and size of the pixel and instance memory);
+  video (Deng et al., Fig. 3a: rows and size of the pixel and instance memory);
 * ``side_by_side.gif`` (and ``.mp4`` when OpenCV writes it): the baseline's
   and the best memory model's detections on that video, side by side.
 

@@ -1,4 +1,4 @@
-"""Memory size per frame over a video (seed 000, Fig. 3a's green line and Table 3)."""
+"""Memory size per frame over a video (Deng et al., Fig. 3a's green line and Table 3)."""
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -64,7 +64,7 @@ def memory_series(stats_per_frame: Any) -> Tuple[np.ndarray, Dict[str, Dict[str,
 
 def total_size(series: Dict[str, Dict[str, np.ndarray]]) -> Optional[np.ndarray]:
     """Σ over points of ``size``: rows of M_pix and M_inst over the locations
-    of a feature map, as seed 000's Table 3 counts memory; None without sizes."""
+    of a feature map, as Deng et al.'s Table 3 counts memory; None without sizes."""
     sizes = [stats[SIZE_STAT] for stats in series.values() if SIZE_STAT in stats]
     if not sizes:
         return None
@@ -78,7 +78,7 @@ def plot_memory_size(stats_per_frame: Any, out_file: str, title: Optional[str] =
     Panels (each only when some point reports it):
     rows per point (OGEM ``rows``, dashed ``background_rows``); size in
     feature maps (``size`` per point and their sum, with the size of one
-    feature map dashed, as seed 000's Fig. 3a); stored maps of warped
+    feature map dashed, as Deng et al.'s Fig. 3a); stored maps of warped
     memories (MemNet / ClockNet ``memory_maps``). Non-key frames (speed
     mode) are shaded.
 

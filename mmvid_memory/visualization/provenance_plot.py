@@ -1,4 +1,4 @@
-"""Where a frame's memory came from and where its attention lands (seed 000, Fig. 3a)."""
+"""Where a frame's memory came from and where its attention lands (Deng et al., Fig. 3a)."""
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np

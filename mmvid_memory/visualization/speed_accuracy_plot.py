@@ -1,4 +1,4 @@
-"""mAP against runtime, one point per model (seed 003, Fig. 6)."""
+"""mAP against runtime, one point per model (Vu et al., Fig. 6)."""
 import math
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -93,7 +93,7 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
     """Scatter of mAP against runtime, one labelled point per model.
 
     Marker and colour by family (baseline / OGEM / MemNet / ClockNet /
-    other); a model's memory size (feature maps, seed 000 Table 3) is added to
+    other); a model's memory size (feature maps, Deng et al. Table 3) is added to
     its label. With ``show_splits`` and any split mAP given, a second panel
     shows the slow / medium / fast mAPs of each model (small markers, joined
     per model).
@@ -175,7 +175,7 @@ def plot_speed_accuracy(rows: Sequence[Dict[str, Any]], out_file: str, x: str = 
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc='best')
         ax.margins(0.15)
-    if x == 'ms':  # faster to the left, as in seed 003's Fig. 6
+    if x == 'ms':  # faster to the left, as in Vu et al.'s Fig. 6
         for ax in axes:
             ax.set_xlim(left=0)
     fig.suptitle(title or 'Speed and accuracy', fontsize=11)

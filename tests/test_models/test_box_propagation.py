@@ -1,4 +1,4 @@
-"""The box-propagation baseline (seed 003, Table 2) as a test-time mode of the detector."""
+"""The box-propagation baseline (Vu et al., Table 2) as a test-time mode of the detector."""
 import copy
 
 import pytest

@@ -1,4 +1,4 @@
-"""configs/ogem: the ImageNet VID R-101 and Faster R-CNN configs build and hold seed 000's settings."""
+"""configs/ogem: the ImageNet VID R-101 and Faster R-CNN configs build and hold Deng et al.'s settings."""
 import copy
 from pathlib import Path
 

@@ -1,6 +1,6 @@
 """A 1000-frame stream through a tiny memory detector keeps OGEM within its bound.
 
-The bound follows from seed 000's write rules (models/memory/ogem_write.py):
+The bound follows from Deng et al.'s write rules (models/memory/ogem_write.py):
 
 * pixel memory: at most ``max_objects_per_class`` objects per class, each
   holding the locations of its box in one key-frame map (at most L_box of

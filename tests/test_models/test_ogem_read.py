@@ -1,4 +1,4 @@
-"""ogem_read (seed 000, Eq. 1-6) against hand computations."""
+"""ogem_read (Deng et al., Eq. 1-6) against hand computations."""
 import math
 
 import pytest

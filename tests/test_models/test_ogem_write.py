@@ -1,4 +1,4 @@
-"""Pure functions of the OGEM write (seed 000, Eq. 7-8) on hand-made inputs."""
+"""Pure functions of the OGEM write (Deng et al., Eq. 7-8) on hand-made inputs."""
 import math
 
 import pytest

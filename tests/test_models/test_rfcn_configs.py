@@ -1,4 +1,4 @@
-"""The R-FCN configs: they parse, build, and hold seed 000's settings."""
+"""The R-FCN configs: they parse, build, and hold Deng et al.'s settings."""
 import os.path as osp
 
 import pytest

@@ -1,4 +1,4 @@
-"""Memory size per frame from a synthetic series (seed 000, Fig. 3a)."""
+"""Memory size per frame from a synthetic series (Deng et al., Fig. 3a)."""
 import math
 
 import cv2

@@ -1,4 +1,4 @@
-"""The speed-accuracy scatter (seed 003, Fig. 6 in spirit)."""
+"""The speed-accuracy scatter (Vu et al., Fig. 6 in spirit)."""
 import cv2
 import numpy as np
 import pytest

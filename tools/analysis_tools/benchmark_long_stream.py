@@ -4,7 +4,7 @@ Runs N frames (default 1000) of one synthetic video online through a memory
 detector and prints, per window of frames (default 100), the time per frame
 (preprocessing + ``predict_frame``; making the frame is not timed) and the
 rows in each memory point, so one can see whether time stays flat while the
-memory is bounded (seed 000 keeps it bounded by its write rules; see
+memory is bounded (Deng et al. keeps it bounded by its write rules; see
 docs/ogem.md, "Memory bound").
 
 The video: a smoothed random image, the view shifted by one pixel per frame.

@@ -1,4 +1,4 @@
-"""Evaluate the fast + strong runner (seed 003, Table 3) against the fast detector alone.
+"""Evaluate the fast + strong runner (Vu et al., Table 3) against the fast detector alone.
 
 Runs the config's test videos online through :class:`FastStrongRunner` and
 reports VID mAP (overall / slow / medium / fast) and ms per frame, for the

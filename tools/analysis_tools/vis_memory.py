@@ -1,4 +1,4 @@
-"""Picture an OGEM memory detector's memory on one test video (seed 000, Fig. 3a).
+"""Picture an OGEM memory detector's memory on one test video (Deng et al., Fig. 3a).
 
 The video runs online from its first frame with a fresh memory. Right after
 frame ``--frame`` the tool draws where the memory rows came from (earlier

@@ -4,11 +4,11 @@
 # DET images at a configurable ratio; shorter side 600, longer side <= 1000.
 #
 # Train loaders:
-#   train_dataloader           single frames / images (R-FCN baseline, seed 000)
+#   train_dataloader           single frames / images (R-FCN baseline, Deng et al.)
 #   ogem_train_dataloader      clips of 4 frames at most 20 apart; DET images
-#                              repeated 4 times (seed 000)
-#   memnet3_train_dataloader   3 consecutive frames (seed 003)
-#   memnet6_train_dataloader   6 consecutive frames (seed 003)
+#                              repeated 4 times (Deng et al.)
+#   memnet3_train_dataloader   3 consecutive frames (Vu et al.)
+#   memnet6_train_dataloader   6 consecutive frames (Vu et al.)
 # pick one with `train_dataloader = _base_.ogem_train_dataloader`.
 # Testing: ImageNet VID val, every frame, video after video, whole videos per rank.
 dataset_type = 'ImageNetVIDDataset'

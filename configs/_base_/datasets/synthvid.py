@@ -6,9 +6,9 @@
 #
 # Train loaders:
 #   train_dataloader           single frames (the still-image baseline)
-#   ogem_train_dataloader      clips of 4 frames at most 20 apart (seed 000)
-#   memnet3_train_dataloader   3 consecutive frames (seed 003, MemNet-3)
-#   memnet6_train_dataloader   6 consecutive frames (seed 003, MemNet-6)
+#   ogem_train_dataloader      clips of 4 frames at most 20 apart (Deng et al.)
+#   memnet3_train_dataloader   3 consecutive frames (Vu et al., MemNet-3)
+#   memnet6_train_dataloader   6 consecutive frames (Vu et al., MemNet-6)
 #   clock16_train_dataloader   16 consecutive frames: a stride-8 ClockNet memory
 #                              is updated at least once after the clip's first
 #                              frame and ages through 0..7, as at test time

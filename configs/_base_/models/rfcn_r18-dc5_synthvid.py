@@ -1,5 +1,5 @@
 # A small R-FCN for SynthVID (160 x 160 frames, 8 classes) that trains from
-# scratch on a CPU: the structure of seed 000's R-FCN (conv5 at stride 1 with
+# scratch on a CPU: the structure of Deng et al.'s R-FCN (conv5 at stride 1 with
 # dilation 2, a dilated 3x3 reduce conv, the map split in halves for the RPN
 # and the 7x7 position-sensitive head, 9 anchors, OHEM) with a half-width
 # ResNet-18, a 256-channel map split 128/128, anchors fitted to SynthVID's

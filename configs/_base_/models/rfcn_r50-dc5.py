@@ -1,4 +1,4 @@
-# R-FCN as in seed 000, section 4.1 (and the R-FCN/FGFA reference code):
+# R-FCN as in Deng et al., section 4.1 (and the R-FCN/FGFA reference code):
 # ResNet with conv5 at stride 1, dilation 2 (output stride 16), a dilated 3x3
 # conv reducing 2048 -> 1024 channels, channels [0, 512) for the RPN (9 anchors,
 # 1x1 predictors), [512, 1024) for the 7x7 position-sensitive head; OHEM

@@ -1,5 +1,5 @@
 # The small SynthVID R-FCN-18 with the fine-tuning schedule of the memory
-# detectors on SynthVID (seed 000, Sec. 4.1:
+# detectors on SynthVID (Deng et al., Sec. 4.1:
 # R-FCN first, then the memory is added and the network trained end to end on
 # clips). The wrapped R-FCN starts from the shipped single-frame baseline
 # (checkpoints/README.md: trained by

@@ -104,9 +104,9 @@ class VideoClipSample(BaseTransform):
 
     Modes:
         * ``'interval'``: the key frame and T-1 random frames of its video,
-          all within ``max_interval`` frame ids of each other (seed 000: 4
+          all within ``max_interval`` frame ids of each other (Deng et al.: 4
           frames at most 20 apart);
-        * ``'consecutive'``: T consecutive frames (seed 003: MemNet-3 / -6).
+        * ``'consecutive'``: T consecutive frames (Vu et al.: MemNet-3 / -6).
     A one-frame video (DET image) gives its frame T times.
 
     Args:

@@ -97,7 +97,7 @@ class VIDMetric(BaseMetric):
         classwise (bool): also return per-class APs.
         frames_since_evidence (int, optional): score only the frames that
             are exactly this many frames after the last frame with image
-            evidence (seed 003, Table 2: propagation by delta frames). The
+            evidence (Vu et al., Table 2: propagation by delta frames). The
             detector puts ``frames_since_evidence`` into each frame's
             metainfo when feature or box propagation is on. None scores every
             frame.

@@ -14,7 +14,7 @@ from ..necks.channel_slice import parse_channel_slice, take_channel_slice
 class SlicedRPNHead(RPNHead):
     """mmdet's RPN head on channels ``[start, end)`` of its input map.
 
-    R-FCN (seed 000, section 4.1) gives the first 512 of the 1024 reduced
+    R-FCN (Deng et al., section 4.1) gives the first 512 of the 1024 reduced
     channels to the RPN. The reference R-FCN/FGFA code predicts the anchors'
     objectness and deltas with 1x1 convs straight on that half:
     ``num_convs=0``. ``num_convs >= 1`` keeps mmdet's 3x3 conv(s) of

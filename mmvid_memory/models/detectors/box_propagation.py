@@ -1,4 +1,4 @@
-"""Box propagation, the baseline of seed 003's Table 2, as a test-time mode.
+"""Box propagation, the baseline of Vu et al.'s Table 2, as a test-time mode.
 
 Frames are cut into windows as for feature propagation
 (:mod:`..memory.warp_schedule`): the first ``window - delta`` frames of a

@@ -1,4 +1,4 @@
-"""A fast detector helped by the late features of a strong one (seed 003, Sec. 4.2 / 5.3).
+"""A fast detector helped by the late features of a strong one (Vu et al., Sec. 4.2 / 5.3).
 
 A fast single-frame detector handles every frame. A strong (memory)
 detector runs every ``interval`` frames; its features of frame s become

@@ -223,7 +223,7 @@ class MemoryVideoDetector(BaseDetector):
     keyed by ``video_id`` (created at frame 0, dropped after the last frame).
     :meth:`predict_frame` takes the state explicitly, for streams.
 
-    Training follows seed 000: the frames of a clip (``TrackDataSample``, in
+    Training follows Deng et al.: the frames of a clip (``TrackDataSample``, in
     temporal order) are processed in sequence; each reads the memory written
     after the frames before it, gradients flow through read, and writes use
     the frame's own detections (computed without gradient). Loss terms are
@@ -251,7 +251,7 @@ class MemoryVideoDetector(BaseDetector):
             (int, default 1: every frame is a key frame) and
             ``non_key_scale`` (float, default 1.0): non-key frames are
             down-sampled by it and only read memory. ``box_propagation``
-            (dict, optional): the box-propagation baseline of seed 003
+            (dict, optional): the box-propagation baseline of Vu et al.
             (``delta``, ``window``, ``mode``; see :mod:`.box_propagation`),
             which needs a pixel memory with a ``flow_net``.
         data_preprocessor (dict, optional): defaults to the wrapped
@@ -509,7 +509,7 @@ class MemoryVideoDetector(BaseDetector):
                read_feats: Tuple[Tensor, ...], record: dict, detections: InstanceData) -> None:
         with torch.no_grad():
             ctx.detections = detections
-            # Instance memory counts its size in feature maps of this frame (seed 000, Table 3).
+            # Instance memory counts its size in feature maps of this frame (Deng et al., Table 3).
             ctx.extra['num_locations'] = int(feats[0].shape[-2] * feats[0].shape[-1])
             if self.pixel_memory is not None:
                 for lvl in self._levels(len(feats)):
@@ -545,7 +545,7 @@ class MemoryVideoDetector(BaseDetector):
                                 ctx: FrameContext) -> Optional[Tuple[Tensor, ...]]:
         """Skip the backbone on frames a warp memory propagates without evidence.
 
-        Feature propagation (seed 003, Sec. 5.2) saves the feature network on
+        Feature propagation (Vu et al., Sec. 5.2) saves the feature network on
         those frames; the memory only needs the map's shape. Single-level
         pixel memories only; returns None when the backbone must run.
         """

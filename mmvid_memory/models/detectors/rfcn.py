@@ -1,4 +1,4 @@
-"""R-FCN as an mmdet two-stage detector (seed 000, section 4.1)."""
+"""R-FCN as an mmdet two-stage detector (Deng et al., section 4.1)."""
 from typing import Tuple
 
 from mmdet.models.detectors import TwoStageDetector

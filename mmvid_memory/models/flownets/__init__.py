@@ -1,4 +1,4 @@
-"""Displacement-field networks for memory warps (seed 003)."""
+"""Displacement-field networks for memory warps (Vu et al.)."""
 from .flownet_s import FlowNetS, feature_map_stride, output_level
 from .flow_supervision import (FLOWNET_LEVEL_WEIGHTS, endpoint_error, multiscale_epe_loss,
                                pool_flow)

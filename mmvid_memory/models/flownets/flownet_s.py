@@ -1,4 +1,4 @@
-"""FlowNetS-style displacement network, as FGFA, DFF and seed 003 use it.
+"""FlowNetS-style displacement network, as FGFA, DFF and Vu et al. use it.
 
 The network takes the image pair ``(I_t, I_s)`` at reduced resolution
 (``downsample``, 2 as in FGFA/DFF), stacked into 6 channels, and follows

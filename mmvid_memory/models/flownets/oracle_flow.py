@@ -1,7 +1,7 @@
 """The exact SynthVID displacement field in place of a flow network (an oracle).
 
 An upper bound for the memory warps: with the field SynthVID's generator knows
-(:func:`mmvid_memory.datasets.synthvid.frame_flow`), how much of seed 003's
+(:func:`mmvid_memory.datasets.synthvid.frame_flow`), how much of Vu et al.'s
 gains does the architecture give when the flow is right? Test-time only, on
 SynthVID frames that are not flipped (resizing keeps a square frame square).
 """

@@ -11,7 +11,7 @@ from torch import Tensor
 class ZeroFlow(BaseModule):
     """Always the zero field: memories are aggregated without warping.
 
-    This is the convolutional-RNN-like baseline of seed 003's Sec. 3.3
+    This is the convolutional-RNN-like baseline of Vu et al.'s Sec. 3.3
     (memory not aligned with motion); it has no parameters.
 
     Args:

@@ -18,7 +18,7 @@ __all__ = [
     'similarity_threshold', 'top_attended_rows', 'attention_per_source'
 ]
 
-# Memory warps (seed 003): MemNet, ClockNet, flow warping, propagation, anticipation.
+# Memory warps (Vu et al.): MemNet, ClockNet, flow warping, propagation, anticipation.
 from .anticipation import (align_previous_flow, anticipate_memory, extrapolate_flows,  # noqa: E402
                            extrapolation_step, flow_acceleration)
 from .clocknet import ClockNetAggregator  # noqa: E402

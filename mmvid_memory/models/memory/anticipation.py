@@ -1,4 +1,4 @@
-"""Feature anticipation: extrapolated displacement fields (seed 003, Sec. 4.3).
+"""Feature anticipation: extrapolated displacement fields (Vu et al., Sec. 4.3).
 
 Without future images, the next displacement fields are extrapolated from
 the last two, ``D_{t,t-1}`` and ``D_{t-1,t-2}``, with a constant-acceleration

@@ -1,4 +1,4 @@
-"""ClockNet: memories at several temporal scales (seed 003, Sec. 3.2)."""
+"""ClockNet: memories at several temporal scales (Vu et al., Sec. 3.2)."""
 from typing import Optional, Sequence
 
 from mmdet.registry import MODELS

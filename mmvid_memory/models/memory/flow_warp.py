@@ -1,4 +1,4 @@
-"""Bilinear sampling of feature maps by displacement fields (seed 003, Eq. 1).
+"""Bilinear sampling of feature maps by displacement fields (Vu et al., Eq. 1).
 
 Conventions used by every warp in this package:
 
@@ -101,7 +101,7 @@ def _pow2_plus_one(size: int) -> int:
 def flow_warp(feat: Tensor, flow: Tensor) -> Tensor:
     """Backward-warp a feature map: ``out[p] = feat[p + flow[p]]``.
 
-    Bilinear sampling (seed 003, Eq. 1, the phi of FGFA/DFF) with zeros
+    Bilinear sampling (Vu et al., Eq. 1, the phi of FGFA/DFF) with zeros
     outside the map. Differentiable w.r.t. both inputs.
 
     Args:

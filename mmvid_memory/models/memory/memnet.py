@@ -1,4 +1,4 @@
-"""MemNet: one feature memory warped from frame to frame (seed 003, Sec. 3.1)."""
+"""MemNet: one feature memory warped from frame to frame (Vu et al., Sec. 3.1)."""
 from typing import Optional
 
 from mmdet.registry import MODELS

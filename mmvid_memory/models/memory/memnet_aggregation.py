@@ -1,4 +1,4 @@
-"""The aggregation psi of MemNet: memory and image evidence (seed 003, Eq. 2-4)."""
+"""The aggregation psi of MemNet: memory and image evidence (Vu et al., Eq. 2-4)."""
 from typing import Optional
 
 import torch

@@ -1,4 +1,4 @@
-"""The object guided external memory of seed 000 as a video memory module."""
+"""The object guided external memory of Deng et al. as a video memory module."""
 import math
 from typing import Optional, Tuple, Union
 
@@ -53,7 +53,7 @@ class ExternalMemoryAggregator(BaseVideoMemory):
             does not say; the default keeps the newest views) or
             'lowest_score'.
         write_interval (int): write only on frames with
-            ``frame_id % write_interval == 0`` (seed 000 Table 1 (c) updates
+            ``frame_id % write_interval == 0`` (Deng et al. Table 1 (c) updates
             instance memory every 10 frames); 1 writes every key frame.
         init_std (float): std of the normal init of W_Q and W_K (0.01).
         tied_qk_init (bool): start W_K as a copy of W_Q (one normal draw)

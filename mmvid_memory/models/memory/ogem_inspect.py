@@ -1,4 +1,4 @@
-"""Which memory rows a location attended to, for pictures like seed 000 Fig. 3.
+"""Which memory rows a location attended to, for pictures like Deng et al. Fig. 3.
 
 Use the state's ``last_read`` record (attention and the provenance of the
 rows that were read), which survives the write that follows the read::

@@ -1,4 +1,4 @@
-"""Read operation of the object guided external memory (seed 000, Eq. 1-6).
+"""Read operation of the object guided external memory (Deng et al., Eq. 1-6).
 
 Reading of the seed that this file implements:
 

@@ -1,6 +1,6 @@
 """Memory states of the object guided external memory, one per video.
 
-Rows are stored detached: seed 000 trains the embeddings through read (the
+Rows are stored detached: Deng et al. trains the embeddings through read (the
 memory written by earlier frames is a constant input of the current frame's
 read), so a write keeps no graph and memory does not grow the autograd graph
 over a video.
@@ -323,7 +323,7 @@ class PixelMemoryState(_VersionedState):
 
     def stats(self) -> Dict[str, float]:
         """``rows``, ``objects``, ``background_rows`` and ``size``: rows over
-        the locations of the last written feature map (seed 000 Table 3)."""
+        the locations of the last written feature map (Deng et al. Table 3)."""
         rows = self.num_rows
         size = rows / self.ref_locations if self.ref_locations else 0.0
         return dict(rows=float(rows), objects=float(len(self.objects)),

@@ -1,4 +1,4 @@
-"""Write operation of the object guided external memory (seed 000, Eq. 7-8).
+"""Write operation of the object guided external memory (Deng et al., Eq. 7-8).
 
 Pure functions; :class:`ExternalMemoryAggregator` calls them and applies the
 result to a :class:`PixelMemoryState`. Reading of the seed implemented here:

@@ -1,7 +1,7 @@
-"""Box propagation, the baseline of seed 003's Tables 2 and 3.
+"""Box propagation, the baseline of Vu et al.'s Tables 2 and 3.
 
 Detections of frame s are moved to frame t by a translation: the mean
-displacement inside each box (seed 003, Sec. 5.2).
+displacement inside each box (Vu et al., Sec. 5.2).
 """
 import torch
 from torch import Tensor

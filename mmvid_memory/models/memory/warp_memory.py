@@ -1,6 +1,6 @@
 """Memories warped by displacement fields: the common core of MemNet/ClockNet.
 
-One step for a memory of temporal stride s (seed 003, Eq. 1-2; MemNet is
+One step for a memory of temporal stride s (Vu et al., Eq. 1-2; MemNet is
 the single memory of stride 1)::
 
     D     = flow_net(I_t, I_a)                  # a: the memory's anchor frame
@@ -90,7 +90,7 @@ class WarpMemoryBase(BaseVideoMemory):
             ``window`` (int, default ``delta + 1``), ``anticipate`` (bool).
         share_flows (bool): memories with the same anchor frame share one
             displacement field (it is the same field); False computes one per
-            memory, as seed 003 counts them.
+            memory, as Vu et al. counts them.
         flow_loss_weight (float): weight of an optional photometric loss on
             every field computed in training (not in the seed; for flow
             networks trained from scratch, see :mod:`.flow_losses`). The

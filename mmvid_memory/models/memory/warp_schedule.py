@@ -1,6 +1,6 @@
-"""Which frames give image evidence: propagation windows (seed 003, Table 2).
+"""Which frames give image evidence: propagation windows (Vu et al., Table 2).
 
-Seed 003 Sec. 5.2 evaluates frame t with image evidence up to frame t - delta
+Vu et al. Sec. 5.2 evaluates frame t with image evidence up to frame t - delta
 and warps only after it. Online this is a window schedule: the video is cut
 into windows of ``window`` frames (counted by ``frame_id`` from 0); the first
 ``window - delta`` frames of a window aggregate image evidence, the last

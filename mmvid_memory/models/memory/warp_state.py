@@ -61,7 +61,7 @@ class WarpMemoryState(MemoryState):
         anticipation (AnticipationTrack | None): set while frames are
             anticipated.
         last_flows / last_warps (int): displacement fields computed and
-            warps done at the last frame (seed 003's N_F and N_W).
+            warps done at the last frame (Vu et al.'s N_F and N_W).
         last_current_weight (float): weight of the last frame's own features
             in its output (1 at the first frame; 1/2 times the share of
             memories updated with evidence for the mean aggregation).

@@ -1,6 +1,6 @@
 """Take one channel range of a shared feature map.
 
-R-FCN (seed 000, section 4.1) splits its 1024-channel map into a half for the
+R-FCN (Deng et al., section 4.1) splits its 1024-channel map into a half for the
 RPN and a half for the position-sensitive head. The heads take their half
 themselves, so that whatever sits between ``extract_feat`` and the heads (a
 pixel-level memory) sees the whole map.

@@ -1,4 +1,4 @@
-"""The dilated 3x3 conv that reduces conv5 for R-FCN (seed 000, section 4.1)."""
+"""The dilated 3x3 conv that reduces conv5 for R-FCN (Deng et al., section 4.1)."""
 from typing import Sequence, Tuple, Union
 
 import torch.nn as nn
@@ -13,7 +13,7 @@ from torch import Tensor
 class DilatedReduceNeck(BaseModule):
     """One dilated 3x3 conv + ReLU on the last backbone map.
 
-    Seed 000 attaches "a dilated 3x3 convolution after conv5 to reduce the
+    Deng et al. attaches "a dilated 3x3 convolution after conv5 to reduce the
     feature dimension from 2048 to 1024"; the reference R-FCN/FGFA code uses
     dilation 6 (padding 6, so the map keeps its size) and initialises it with
     N(0, 0.01), bias 0.

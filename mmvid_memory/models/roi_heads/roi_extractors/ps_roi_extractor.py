@@ -1,4 +1,4 @@
-"""Position-sensitive score maps and their PSRoIPool (R-FCN, seed 000 section 4.1)."""
+"""Position-sensitive score maps and their PSRoIPool (R-FCN, Deng et al. section 4.1)."""
 from typing import Optional, Sequence, Union
 
 import torch

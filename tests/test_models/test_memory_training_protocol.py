@@ -203,3 +203,20 @@ def test_shared_qk_is_one_parameter():
         memory.w_q.add_(torch.randn_like(memory.w_q))  # cosines change
         second = memory.read(x, state, FrameContext(frame_id=3))
     assert not torch.allclose(first, second)
+
+
+def test_current_frame_fusion_starts_at_one_half():
+    plain = ClockNetAggregator(strides=(1, 4), flow_net=dict(type='HandShiftFlow')).eval()
+    fused = ClockNetAggregator(strides=(1, 4), flow_net=dict(type='HandShiftFlow'),
+                               current_frame_fusion=True, in_channels=2).eval()
+    feats = const_feats([1, 3, 5], channels=2)
+    outs_plain, _ = run(plain, feats)
+    outs_fused, state = run(fused, feats)
+    # Frame 0 starts the memories (its own features); later frames average the
+    # memories' mean with the frame (zero-initialised weighting: 1/2 each).
+    torch.testing.assert_close(outs_fused[0], feats[0])
+    torch.testing.assert_close(outs_fused[2], 0.5 * outs_plain[2] + 0.5 * feats[2])
+    # Its own features: 1/2 + 1/2 * (1/2 of the stride-1 memory / 2 memories).
+    assert state.last_current_weight == pytest.approx(0.5 + 0.5 * 0.25)
+    with pytest.raises(ValueError, match='in_channels'):
+        ClockNetAggregator(flow_net=dict(type='HandShiftFlow'), current_frame_fusion=True)

@@ -38,6 +38,9 @@ class ClockNetAggregator(WarpMemoryBase):
             (one weighting network shared by the memories).
         in_channels (int, optional): feature channels (``'weighted'``).
         aggregation_hidden_channels (int): width of the weighting CNNs.
+        current_frame_fusion (bool): learned weighting of the frame's own
+            features against the memories' output (beyond the paper; see
+            :class:`WarpMemoryBase`).
         evidence_drop_prob (float): 0.8 as in the seed.
         evidence_keep_clip_prob (float): share of training clips that keep
             every frame's evidence (0 in the seed; see :class:`WarpMemoryBase`).
@@ -56,6 +59,7 @@ class ClockNetAggregator(WarpMemoryBase):
                  aggregation: str = 'mean',
                  in_channels: Optional[int] = None,
                  aggregation_hidden_channels: int = 64,
+                 current_frame_fusion: bool = False,
                  evidence_drop_prob: float = 0.8,
                  evidence_keep_clip_prob: float = 0.0,
                  propagation: Optional[dict] = None,
@@ -67,6 +71,7 @@ class ClockNetAggregator(WarpMemoryBase):
         super().__init__(
             strides=strides, flow_net=flow_net, aggregation=aggregation, in_channels=in_channels,
             aggregation_hidden_channels=aggregation_hidden_channels,
+            current_frame_fusion=current_frame_fusion,
             evidence_drop_prob=evidence_drop_prob,
             evidence_keep_clip_prob=evidence_keep_clip_prob, propagation=propagation,
             share_flows=share_flows, flow_loss_weight=flow_loss_weight,

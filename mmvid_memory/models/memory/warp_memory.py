@@ -79,6 +79,14 @@ class WarpMemoryBase(BaseVideoMemory):
         in_channels (int, optional): feature channels, needed by
             ``'weighted'``.
         aggregation_hidden_channels (int): width of the weighting CNNs.
+        current_frame_fusion (bool): beyond the paper: on frames with image
+            evidence the mean over the memories is fused with the frame's own
+            features by a learned per-pixel weighting (Eq. 4's form, starting
+            at 1/2 each). With the plain mean a ClockNet frame that updates
+            only the stride-1 memory gives its own features 1/(2K) of the
+            output, and memories several frames old keep objects where they
+            were ("ghosts"); the weighting can trust the frame where the
+            memories disagree with it. Needs ``in_channels``.
         evidence_drop_prob (float): training-time probability of dropping
             the image evidence of a frame (not the first).
         evidence_keep_clip_prob (float): training-time probability that a
@@ -109,6 +117,7 @@ class WarpMemoryBase(BaseVideoMemory):
                  aggregation: str = 'mean',
                  in_channels: Optional[int] = None,
                  aggregation_hidden_channels: int = 64,
+                 current_frame_fusion: bool = False,
                  evidence_drop_prob: float = 0.8,
                  evidence_keep_clip_prob: float = 0.0,
                  propagation: Optional[dict] = None,
@@ -132,6 +141,11 @@ class WarpMemoryBase(BaseVideoMemory):
         self.flow_net = MODELS.build(flow_net if flow_net is not None else default_flow_net())
         self.aggregation = aggregation
         self.aggregator = build_aggregation(aggregation, in_channels, aggregation_hidden_channels)
+        if current_frame_fusion and in_channels is None:
+            raise ValueError('current_frame_fusion needs in_channels (the feature channels)')
+        self.current_fusion = (build_aggregation('weighted', in_channels,
+                                                 aggregation_hidden_channels)
+                               if current_frame_fusion else None)
         self.share_flows = share_flows
         if flow_loss_weight < 0 or flow_smooth_weight < 0:
             raise ValueError(f'flow_loss_weight ({flow_loss_weight}) and flow_smooth_weight '
@@ -333,10 +347,15 @@ class WarpMemoryBase(BaseVideoMemory):
         else:
             state.step_fields.append(step.detach())
         out = outputs[0] if len(outputs) == 1 else torch.stack(outputs).mean(dim=0)
+        current = sum(float(w) for w in feat_weights) / len(state.scales)
+        if self.current_fusion is not None and with_evidence:
+            alpha = self.current_fusion.weights(out, feat)
+            out = alpha[:, :1] * out + alpha[:, 1:] * feat
+            alpha_f = float(alpha[:, 1:].detach().mean())
+            current = alpha_f + (1 - alpha_f) * current
         state.last_img, state.last_img_frame = img, frame_id
         state.last_output = self._keep(out)
         state.anticipation = None
-        current = sum(float(w) for w in feat_weights) / len(state.scales)
         state.record('evidence' if with_evidence else 'warp_only', num_flows, num_warps,
                      current_weight=current)
         return out

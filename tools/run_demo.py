@@ -46,13 +46,13 @@ BASELINE = dict(name='R-FCN-18', config='configs/rfcn/rfcn_r18-dc5_1xb4-12e_synt
 # The same-budget controls: each memory family's second stage without the memory.
 CONTROLS = {
     'ogem': dict(name='no memory (OGEM clips)', family='baseline',
-                 config='configs/ogem/nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py',
+                 config='configs/ogem/ogem-nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py',
                  note='300 iterations end to end on 2 clips of 4 frames, BatchNorm frozen'),
     'memnet': dict(name='no memory (MemNet clips)', family='baseline',
-                   config='configs/memnet/nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py',
+                   config='configs/memnet/memnet-nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py',
                    note='300 iterations end to end on 2 clips of 3 frames, BatchNorm frozen'),
     'clocknet': dict(name='no memory (ClockNet clips)', family='baseline',
-                     config='configs/clocknet/nomem_rfcn_r18-dc5_1xb1-e2e300_synthvid.py',
+                     config='configs/clocknet/clocknet-nomem_rfcn_r18-dc5_1xb1-e2e300_synthvid.py',
                      note='300 iterations end to end on 1 clip of 16 frames, BatchNorm frozen'),
 }
 MEMORIES = [

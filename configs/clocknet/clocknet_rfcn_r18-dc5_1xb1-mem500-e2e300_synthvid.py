@@ -2,7 +2,7 @@
 # network end to end, 300 iterations of 1 clip of 16 consecutive frames, BatchNorm frozen,
 # from clocknet_rfcn_r18-dc5_1xb1-mem500_synthvid.py (override with --cfg-options
 # load_from=PATH). The model to test; its same-budget control is
-# nomem_rfcn_r18-dc5_1xb1-e2e300_synthvid.py.
+# clocknet-nomem_rfcn_r18-dc5_1xb1-e2e300_synthvid.py.
 _base_ = [
     '../_base_/schedules/synthvid_memory_stage2.py',
     '../_base_/models/warp_memory_rfcn_r18-dc5_synthvid.py',

@@ -2,7 +2,7 @@
 # network end to end, 300 iterations of 2 clips of 3 consecutive frames (MemNet-3), BatchNorm frozen,
 # from memnet-mean_rfcn_r18-dc5_1xb2-mem500_synthvid.py (override with --cfg-options
 # load_from=PATH). The model to test; its same-budget control is
-# nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py.
+# memnet-nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py.
 _base_ = [
     '../_base_/schedules/synthvid_memory_stage2.py',
     '../_base_/models/warp_memory_rfcn_r18-dc5_synthvid.py',

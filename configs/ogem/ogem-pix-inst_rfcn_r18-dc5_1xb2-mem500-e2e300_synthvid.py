@@ -4,7 +4,7 @@
 # starting from the memory-only stage
 #   ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500_synthvid.py
 # (override with --cfg-options load_from=PATH). This is the model to test. Its
-# same-budget control is nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py.
+# same-budget control is ogem-nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py.
 _base_ = [
     '../_base_/schedules/synthvid_memory_stage2.py',
     '../_base_/models/ogem_rfcn_r18-dc5_synthvid.py',

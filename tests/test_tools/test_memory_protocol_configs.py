@@ -20,10 +20,10 @@ from .test_synthvid_configs_run import ROOT, TINY_SYNTHVID, _run
 FAMILIES = {
     'ogem': ('configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500_synthvid.py',
              'configs/ogem/ogem-pix-inst_rfcn_r18-dc5_1xb2-mem500-e2e300_synthvid.py',
-             'configs/ogem/nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py'),
+             'configs/ogem/ogem-nomem_rfcn_r18-dc5_1xb2-e2e300_synthvid.py'),
     'clocknet': ('configs/clocknet/clocknet_rfcn_r18-dc5_1xb1-mem500_synthvid.py',
                  'configs/clocknet/clocknet_rfcn_r18-dc5_1xb1-mem500-e2e300_synthvid.py',
-                 'configs/clocknet/nomem_rfcn_r18-dc5_1xb1-e2e300_synthvid.py'),
+                 'configs/clocknet/clocknet-nomem_rfcn_r18-dc5_1xb1-e2e300_synthvid.py'),
 }
 BASELINE = 'checkpoints/rfcn_r18-dc5_1xb4-12e_synthvid-ffeba89b.pth'
 

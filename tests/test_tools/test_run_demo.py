@@ -45,3 +45,12 @@ def test_every_memory_has_a_control_and_two_stages():
             assert osp.isfile(osp.join(ROOT, model[key])), model[key]
     for name, path in run_demo.SHIPPED_MEMORIES.items():
         assert osp.isfile(osp.join(ROOT, path)), (name, path)
+
+
+def test_every_model_trains_in_its_own_work_dir():
+    """run_demo names work dirs by config stem: two configs with one stem would share one."""
+    configs = [c['config'] for c in run_demo.CONTROLS.values()]
+    for model in run_demo.MEMORIES:
+        configs += [model['stage1'], model['config']]
+    stems = [run_demo.config_stem(c) for c in configs]
+    assert len(set(stems)) == len(stems), sorted(stems)
